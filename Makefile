@@ -1,0 +1,56 @@
+# wikibridge: `make run` serves the desk with sandbox wikis; `make test` checks everything.
+PYTHON ?= python3
+VENV ?= .venv
+WB = $(VENV)/bin/wikibridge
+PORT ?= 5000
+STATE ?= $(HOME)/.local/state/wikibridge
+# The test run keeps its own sandbox wikis (ports apart from `make run`'s),
+# reused across runs so a second `make test` starts in seconds.
+TEST_SANDBOX ?= $(STATE)/test-sandbox
+export WIKIBRIDGE_TEST_SANDBOX_DIR ?= $(TEST_SANDBOX)
+export WIKIBRIDGE_TEST_COMMONS_PORT ?= 18181
+export WIKIBRIDGE_TEST_META_PORT ?= 18182
+export WIKIBRIDGE_TEST_OAUTH_PORT ?= 18180
+
+.PHONY: run test lint typecheck unit deps install clean-sandbox
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian packages the sandbox wikis and the browser tests need.
+deps:
+	@sh .ci/install-debian-packages
+
+run: install deps
+	$(WB) sandbox up
+	$(WB) sandbox configure
+	$(WB) db upgrade
+	$(WB) demo load >/dev/null
+	@$(WB) sandbox accounts
+	@echo "wikibridge is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(WB) run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest -q tests/unit
+
+test: install deps lint typecheck
+	@echo "== test suite on SQLite"
+	WIKIBRIDGE_TEST_DATABASE=sqlite $(VENV)/bin/pytest -q -p no:cacheprovider
+	@echo "== test suite on PostgreSQL"
+	WIKIBRIDGE_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q -p no:cacheprovider
+
+clean-sandbox: install
+	-$(WB) sandbox down
+	-WIKIBRIDGE_SANDBOX_DIR=$(TEST_SANDBOX) $(WB) sandbox down

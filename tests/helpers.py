@@ -1,0 +1,50 @@
+"""Helpers shared by tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.message import EmailMessage
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tickets.intake import deliver
+from tickets.models import Volunteer
+from tickets.routing import Policy
+from wikibridge import sessions
+from wikibridge.crypto import TokenBox
+from wikibridge.db import new_session
+
+
+def log_in(app: Flask, client: FlaskClient, username: str = "Alice") -> str:
+    """Log ``username`` in without a wiki (for tests of pages, not of OAuth)."""
+    with new_session(app) as db:
+        volunteer = Volunteer(username=username, wiki_sub="1")
+        db.add(volunteer)
+        db.flush()
+        token, row = sessions.start(db, dt.timedelta(hours=1))
+        row.volunteer_id = volunteer.id
+        row.username = username
+        row.credentials = TokenBox(app.config["TOKEN_ENCRYPTION_KEY"]).seal(
+            {"version": "1", "key": "access-key", "secret": "access-secret"}
+        )
+        db.commit()
+    with client.session_transaction() as s:
+        s["sid"] = token
+        s["csrf"] = "test-csrf"
+    return token
+
+
+def new_ticket(
+    app: Flask, subject: str = "Permission for my photo", to: str = "permissions@wikimedia.org"
+) -> str:
+    """Deliver a simple message; return the ticket number."""
+    msg = EmailMessage()
+    msg["From"] = "Jane <jane@example.net>"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content("I am the photographer and release it under CC BY-SA 4.0.")
+    with new_session(app) as db:
+        result = deliver(db, msg.as_bytes(), policy=Policy(), system_id="10")
+        db.commit()
+    return result.number

@@ -1,0 +1,226 @@
+"""The help desk's tables: queues, tickets, articles, raw mail and history.
+
+Nothing here is ever hard-deleted: tickets are closed or merged, articles are
+kept, raw mail is kept compressed.  Rows only ever gain state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Now, as an aware UTC datetime (what every timestamp column stores)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention, so migrations name constraints."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        dt.datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class State(enum.StrEnum):
+    """Ticket states, named as in Znuny so volunteers moving over feel at home."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING_REMINDER = "pending reminder"
+    PENDING_AUTO_CLOSE = "pending auto close"
+    CLOSED_SUCCESSFUL = "closed successful"
+    CLOSED_UNSUCCESSFUL = "closed unsuccessful"
+    MERGED = "merged"
+
+    @property
+    def is_closed(self) -> bool:
+        """Closed and merged tickets are out of the working lists."""
+        return self in (State.CLOSED_SUCCESSFUL, State.CLOSED_UNSUCCESSFUL, State.MERGED)
+
+
+PRIORITY_NAMES = {1: "very low", 2: "low", 3: "normal", 4: "high", 5: "very high"}
+DEFAULT_PRIORITY = 3
+
+
+def priority_label(priority: int) -> str:
+    """Return Znuny's label for a priority, e.g. ``3 normal``."""
+    return f"{priority} {PRIORITY_NAMES.get(priority, '')}".strip()
+
+
+class Queue(Base):
+    """A queue; subqueues are written ``Parent::child`` as in Znuny."""
+
+    __tablename__ = "queue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Queue | None] = relationship(remote_side=[id])
+
+    @property
+    def leaf_name(self) -> str:
+        """The last part of the name: ``de`` for ``Info::de``."""
+        return self.name.rsplit("::", 1)[-1]
+
+
+class TicketCounter(Base):
+    """The daily counter behind ticket numbers; one row per day and system id."""
+
+    __tablename__ = "ticket_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(2), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    """A ticket: one conversation with a customer, in one queue."""
+
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(500), default="")
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    state: Mapped[str] = mapped_column(String(40), default=State.NEW.value, index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=DEFAULT_PRIORITY)
+    customer: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    queue: Mapped[Queue] = relationship()
+    articles: Mapped[list[Article]] = relationship(back_populates="ticket", order_by="Article.id")
+    page_links: Mapped[list[PageLink]] = relationship(
+        back_populates="ticket", order_by="PageLink.id"
+    )
+
+
+class RawMessage(Base):
+    """The bytes of a message exactly as received, compressed, never altered."""
+
+    __tablename__ = "raw_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    compression: Mapped[str] = mapped_column(String(10), default="zlib")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Article(Base):
+    """One entry of a ticket's conversation: a mail in or out, a note, a call."""
+
+    __tablename__ = "article"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_message.id"))
+    #: Unique so the database itself refuses a second copy of the same mail.
+    message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    sender_type: Mapped[str] = mapped_column(String(20), default="customer")
+    from_addr: Mapped[str] = mapped_column(Text, default="")
+    to_addr: Mapped[str] = mapped_column(Text, default="")
+    cc_addr: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="articles")
+    raw: Mapped[RawMessage | None] = relationship()
+
+
+class History(Base):
+    """Who changed what on a ticket, and when."""
+
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(255), default="system")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Volunteer(Base):
+    """A volunteer (agent), known by their wiki account."""
+
+    __tablename__ = "volunteer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    wiki_sub: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class PageLink(Base):
+    """A wiki page linked to a ticket (the file a permission statement is about)."""
+
+    __tablename__ = "page_link"
+    __table_args__ = (UniqueConstraint("ticket_id", "wiki", "title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    wiki: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(512))
+    linked_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="page_links")
+    actions: Mapped[list[PageAction]] = relationship(
+        back_populates="link", order_by="PageAction.id"
+    )
+
+
+class PageAction(Base):
+    """An edit a volunteer asked for on a linked page, and how it went."""
+
+    __tablename__ = "page_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("page_link.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    requested_by: Mapped[str] = mapped_column(String(255))
+    login_session_id: Mapped[str | None] = mapped_column(String(64))
+    revision: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    link: Mapped[PageLink] = relationship(back_populates="actions")

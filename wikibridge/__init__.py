@@ -1,0 +1,34 @@
+"""wikibridge: the volunteer response team's help desk, joined to its wikis."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: The project folder: templates and ``user-config.py`` live here.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web application; nothing happens at import time."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("WIKIBRIDGE_INSTANCE_PATH") or None,
+        template_folder=str(ROOT / "templates"),
+    )
+    from wikibridge import db, jobs
+    from wikibridge.config import load_settings
+    from wikibridge.web import auth, errors, health, queues, security
+
+    load_settings(app, test_config)
+    db.init_app(app)
+    jobs.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(queues.bp)
+    return app

@@ -1,0 +1,149 @@
+"""The ``wikibridge`` command: Flask's CLI group plus our areas.
+
+``wikibridge run``, ``routes`` and ``shell`` are Flask's own; ours are grouped
+by area: ``db``, ``mail``, ``worker``, ``demo``, ``sandbox``, ``config``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from wikibridge import create_app
+
+EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
+
+
+def _make_app() -> Any:
+    return create_app()
+
+
+cli = FlaskGroup(
+    name="wikibridge",
+    create_app=_make_app,
+    help="The volunteer response team's help desk, joined to its wikis.",
+)
+
+db_cli = AppGroup("db", help="Database schema and seed data.")
+mail_cli = AppGroup("mail", help="Mail intake.")
+demo_cli = AppGroup("demo", help="Demo data for trying the desk out.")
+config_cli = AppGroup("config", help="Inspect the settings.")
+
+
+@db_cli.command("upgrade")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(sql: bool, revision: str) -> None:
+    """Migrate the database to the latest schema and seed the default queues."""
+    from wikibridge import db
+    from wikibridge.migrate import seed_queues, upgrade
+
+    upgrade(current_app.config["DATABASE_URL"], revision, sql=sql)
+    if not sql:
+        created = seed_queues(db.session())
+        click.echo(f"Database is up to date; {created} default queues created.")
+
+
+@mail_cli.command("deliver")
+@click.option("--queue", "queue", default=None, help="Put a new ticket in this queue.")
+def mail_deliver(queue: str | None) -> None:
+    """Store one RFC 822 message from standard input; print its ticket number.
+
+    Exits 0 once the message is durably stored and 75 (EX_TEMPFAIL) when it
+    could not be stored, so the mail system delivers it again later.
+    """
+    raw = sys.stdin.buffer.read()
+    try:
+        from tickets.intake import deliver
+        from tickets.routing import Policy
+        from wikibridge import db
+
+        session = db.session()
+        result = deliver(
+            session,
+            raw,
+            policy=Policy(domain=current_app.config["MAIL_DOMAIN"]),
+            system_id=current_app.config["SYSTEM_ID"],
+            forced_queue=queue,
+        )
+        session.commit()
+    except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
+        click.echo(
+            f"wikibridge: message not stored, deliver it again later "
+            f"({exc.__class__.__name__}: {_first_line(exc)})",
+            err=True,
+        )
+        sys.exit(EX_TEMPFAIL)
+    click.echo(result.number)
+
+
+def _first_line(exc: BaseException) -> str:
+    # Driver messages can be long; the first line says what happened and
+    # never holds the password (SQLAlchemy hides it in URLs).
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+@cli.command("worker")
+@click.option("--threads", default=2, show_default=True, help="Jobs run at once.")
+def worker(threads: int) -> None:
+    """Run background jobs (wiki edits) until stopped with Ctrl-C or SIGTERM."""
+    from wikibridge.jobs import jobs_of
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"wikibridge worker: {threads} threads, waiting for jobs")
+    jobs_of(app).run_worker(app, threads, stop)
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Deliver a few sample messages (idempotent: run it as often as you like)."""
+    from wikibridge import db
+    from wikibridge.demo import load_demo
+
+    for number in load_demo(db.session(), current_app.config):
+        click.echo(number)
+
+
+@config_cli.command("show")
+def config_show() -> None:
+    """Print the effective settings, secrets masked."""
+    from wikibridge.config import DEFAULTS, redacted
+
+    shown = {k: v for k, v in current_app.config.items() if k in DEFAULTS}
+    click.echo(json.dumps(redacted(shown), indent=2, default=str, sort_keys=True))
+
+
+cli.add_command(db_cli)
+cli.add_command(mail_cli)
+cli.add_command(demo_cli)
+cli.add_command(config_cli)
+
+
+def _add_sandbox() -> None:
+    try:
+        from wikibridge.sandbox.cli import sandbox
+    except ImportError:  # pragma: no cover - the sandbox ships with the package
+        return
+    cli.add_command(sandbox)
+
+
+_add_sandbox()
+
+
+def main() -> None:
+    """Entry point of the ``wikibridge`` console script."""
+    cli.main(prog_name="wikibridge")

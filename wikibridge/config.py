@@ -1,0 +1,134 @@
+"""Settings: defaults in code, then the instance file, then ``WIKIBRIDGE_*``.
+
+With nothing set, everything runs embedded: SQLite and the job queue live in
+the instance folder, and the keys are generated there on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from flask import Flask
+
+#: Keys whose values must never be printed or logged.
+SECRET_KEYS = frozenset(
+    {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "OAUTH_CONSUMER_SECRET", "BOT_PASSWORD"}
+)
+
+DEFAULTS: dict[str, Any] = {
+    # Signs the session cookie; generated into the instance folder when unset.
+    "SECRET_KEY": None,
+    # Fernet key that encrypts wiki access tokens at rest; generated likewise.
+    "TOKEN_ENCRYPTION_KEY": None,
+    # SQLAlchemy URL; unset means SQLite in the instance folder.
+    "DATABASE_URL": None,
+    # Job queue: unset means a SQLite file in the instance folder,
+    # "redis://host:port/db" means Redis, "memory" runs jobs at once (tests).
+    "JOBS_URL": None,
+    # Run a job consumer thread inside the web process (the embedded default).
+    "WORKER_IN_PROCESS": None,
+    "WORKER_THREADS": 2,
+    # Znuny's system id: the two digits after the date in ticket numbers.
+    "SYSTEM_ID": "10",
+    "MAIL_DOMAIN": "wikimedia.org",
+    # Which OAuth protocol volunteers log in with: "1" (1.0a) or "2".
+    "OAUTH_VERSION": "1",
+    "OAUTH_INDEX_URL": "https://meta.wikimedia.org/w/index.php",
+    "OAUTH_REST_URL": "https://meta.wikimedia.org/w/rest.php",
+    "OAUTH_ISSUER": "https://meta.wikimedia.org",
+    "OAUTH_CONSUMER_KEY": "",
+    "OAUTH_CONSUMER_SECRET": "",
+    "OAUTH_JWT_LEEWAY": 30,
+    # Wikis the desk acts on, by short name: where pywikibot finds them and
+    # where people read them.
+    "WIKIS": {
+        "commons": {
+            "family": "commons",
+            "code": "commons",
+            "api_url": "https://commons.wikimedia.org/w/api.php",
+            "article_url": "https://commons.wikimedia.org/wiki/",
+        },
+        "meta": {
+            "family": "meta",
+            "code": "meta",
+            "api_url": "https://meta.wikimedia.org/w/api.php",
+            "article_url": "https://meta.wikimedia.org/wiki/",
+        },
+    },
+    # Extra pywikibot family files, name -> path (the sandbox adds its own).
+    "PYWIKIBOT_FAMILY_FILES": {},
+    "PERMISSION_TEMPLATE": "PermissionTicket",
+    "SESSION_LIFETIME_HOURS": 12,
+    "TICKETS_PER_PAGE": 25,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PREFERRED_URL_SCHEME": "http",
+}
+
+
+def _key_file(instance: Path, name: str, make: Any) -> str:
+    """Read a key from the instance folder, creating it (mode 0600) if absent."""
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+    return path.read_text().strip()
+
+
+def load_settings(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config``: defaults, instance file, environment, then ``overrides``."""
+    app.config.update(DEFAULTS)
+    config_file = os.environ.get("WIKIBRIDGE_CONFIG") or str(
+        Path(app.instance_path) / "wikibridge.cfg"
+    )
+    app.config.from_pyfile(config_file, silent=True)
+    app.config.from_prefixed_env("WIKIBRIDGE")
+    if overrides:
+        app.config.update(overrides)
+    finish_settings(app)
+
+
+def finish_settings(app: Flask) -> None:
+    """Derive what was left unset, and normalise what the environment typed loosely."""
+    cfg = app.config
+    instance = Path(app.instance_path)
+    # from_prefixed_env reads "10" as the number 10.
+    cfg["SYSTEM_ID"] = str(cfg["SYSTEM_ID"]).zfill(2)
+    cfg["OAUTH_VERSION"] = str(cfg["OAUTH_VERSION"])
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _key_file(instance, "secret_key", lambda: secrets.token_hex(32))
+    if not cfg.get("TOKEN_ENCRYPTION_KEY"):
+        cfg["TOKEN_ENCRYPTION_KEY"] = _key_file(
+            instance, "token_key", lambda: Fernet.generate_key().decode()
+        )
+    if not cfg.get("DATABASE_URL"):
+        instance.mkdir(parents=True, exist_ok=True)
+        cfg["DATABASE_URL"] = f"sqlite:///{instance / 'wikibridge.sqlite3'}"
+    if cfg.get("WORKER_IN_PROCESS") is None:
+        cfg["WORKER_IN_PROCESS"] = not cfg.get("JOBS_URL")
+    if cfg["PREFERRED_URL_SCHEME"] == "https":
+        cfg["SESSION_COOKIE_SECURE"] = True
+
+
+def redacted(config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` safe to print: secrets and URL passwords masked."""
+    from sqlalchemy.engine import make_url
+
+    safe: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in SECRET_KEYS or "SECRET" in key or "PASSWORD" in key:
+            safe[key] = "***" if value else value
+        elif key.endswith("_URL") and isinstance(value, str) and "@" in value:
+            try:
+                safe[key] = make_url(value).render_as_string(hide_password=True)
+            except Exception:  # noqa: BLE001 - not a database URL
+                safe[key] = "***"
+        else:
+            safe[key] = value
+    return safe

@@ -1,0 +1,65 @@
+"""Demo tickets for ``make run``: a few realistic messages, delivered idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tickets.intake import deliver
+from tickets.routing import Policy
+
+_SAMPLES = [
+    (
+        "Jane Photographer <jane@example.net>",
+        "permissions",
+        "Permission for my photo of the harbour",
+        "Hello,\n\nI am the photographer of File:Sandbox sample 1.png and I release it "
+        "under CC BY-SA 4.0.\n\nJane",
+    ),
+    (
+        "Max Muster <max@example.de>",
+        "info-de",
+        "Frage zu einem Artikel",
+        "Guten Tag,\n\nin dem Artikel über unsere Stadt ist ein Fehler. Wer kann das "
+        "korrigieren?\n\nViele Grüße\nMax",
+    ),
+    (
+        "Press Desk <desk@newspaper.example>",
+        "press",
+        "Interview request",
+        "Dear press team,\n\nwe would like to interview a volunteer for a feature.\n\nBest",
+    ),
+]
+
+
+def demo_messages(domain: str) -> Iterator[bytes]:
+    """The demo messages, with stable Message-IDs so loading twice adds nothing."""
+    for n, (sender, local, subject, body) in enumerate(_SAMPLES, start=1):
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = f"{local}@{domain}"
+        msg["Subject"] = subject
+        msg["Message-ID"] = f"<demo-{n}@demo.wikibridge.invalid>"
+        msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        msg.set_content(body)
+        yield msg.as_bytes()
+
+
+def load_demo(session: Session, config: Mapping[str, Any]) -> list[str]:
+    """Deliver the demo messages; return their ticket numbers."""
+    numbers = []
+    for raw in demo_messages(config["MAIL_DOMAIN"]):
+        result = deliver(
+            session,
+            raw,
+            policy=Policy(domain=config["MAIL_DOMAIN"]),
+            system_id=config["SYSTEM_ID"],
+        )
+        session.commit()
+        numbers.append(result.number)
+    return numbers

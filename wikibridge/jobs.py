@@ -1,0 +1,136 @@
+"""Background jobs on huey: SQLite-backed when embedded, Redis when scaled out.
+
+Tasks are registered on whichever huey instance the settings choose, so the
+web processes and the workers agree on task names whatever the backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+
+log = logging.getLogger(__name__)
+
+_worker_app: Flask | None = None
+
+
+def make_huey(jobs_url: str | None, instance_path: str) -> Huey:
+    """Choose the queue backend from ``JOBS_URL``."""
+    if jobs_url == "memory":
+        return MemoryHuey("wikibridge", immediate=True)
+    if jobs_url and jobs_url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey("wikibridge", url=jobs_url)
+    if jobs_url and jobs_url.startswith("sqlite:///"):
+        path = jobs_url.removeprefix("sqlite:///")
+    else:
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
+        path = str(Path(instance_path) / "jobs.sqlite3")
+    return SqliteHuey("wikibridge", filename=path)
+
+
+def job_app() -> Flask:
+    """The app a job runs in: the request's, or the worker's own."""
+    if has_app_context():
+        app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+        return app
+    if _worker_app is None:
+        raise RuntimeError("no application for this job")
+    return _worker_app
+
+
+def _run_page_action(action_id: int) -> str:
+    from wikibridge.wiki.actions import run_page_action
+
+    app = job_app()
+    with app.app_context():
+        return run_page_action(app, action_id)
+
+
+class Jobs:
+    """The app's job queue and the tasks it knows."""
+
+    def __init__(self, huey: Huey) -> None:
+        self.huey = huey
+        self.page_action: Callable[..., Any] = huey.task(
+            retries=3, retry_delay=15, name="page_action"
+        )(_run_page_action)
+
+    def run_worker(self, app: Flask, threads: int = 2, stop: threading.Event | None = None) -> None:
+        """Take jobs off the queue until ``stop`` is set (or forever)."""
+        global _worker_app
+        _worker_app = app
+        stop = stop or threading.Event()
+        pool = [
+            threading.Thread(target=self._work, args=(stop,), daemon=True, name=f"job-{n}")
+            for n in range(threads)
+        ]
+        for t in pool:
+            t.start()
+        for t in pool:
+            while t.is_alive():
+                t.join(0.5)
+
+    def _work(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                task = self.huey.dequeue()
+            except Exception:
+                log.exception("cannot read the job queue; retrying")
+                time.sleep(2)
+                continue
+            if task is None:
+                stop.wait(0.3)
+                continue
+            try:
+                self.huey.execute(task)
+            except Exception:
+                log.exception("job %s failed", task.name)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the job queue; when embedded, start a worker with the first request.
+
+    Waiting for a request keeps command-line runs (``mail deliver``) free of
+    worker threads that could be cut off mid-job when the command exits.
+    """
+    jobs = Jobs(make_huey(app.config.get("JOBS_URL"), app.instance_path))
+    app.extensions["jobs"] = jobs
+    if not app.config.get("WORKER_IN_PROCESS") or jobs.huey.immediate:
+        return
+    started = threading.Lock()
+    state = {"running": False}
+
+    def _start_once() -> None:
+        if state["running"]:
+            return
+        with started:
+            if not state["running"]:
+                start_in_process_worker(app)
+                state["running"] = True
+
+    app.before_request(_start_once)
+
+
+def start_in_process_worker(app: Flask) -> None:
+    """Run the worker on daemon threads of this process (the embedded default)."""
+    jobs: Jobs = app.extensions["jobs"]
+    thread = threading.Thread(
+        target=jobs.run_worker,
+        args=(app, int(app.config.get("WORKER_THREADS", 2))),
+        daemon=True,
+        name="jobs",
+    )
+    thread.start()
+
+
+def jobs_of(app: Flask) -> Jobs:
+    """The job queue of ``app``."""
+    jobs: Jobs = app.extensions["jobs"]
+    return jobs

@@ -1,0 +1,57 @@
+"""Alembic environment: the URL comes from wikibridge's settings, not alembic.ini."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import pool
+
+import wikibridge.sessions  # noqa: F401 - registers login_session on the metadata
+from tickets.models import Base
+from wikibridge.db import make_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_offline() -> None:
+    """Emit SQL without a database (``wikibridge db upgrade --sql``)."""
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate the configured database."""
+    connection = config.attributes.get("connection")
+    if connection is None:
+        url = config.get_main_option("sqlalchemy.url")
+        assert url, "no database URL"
+        engine = make_engine(url, poolclass=pool.NullPool)
+        with engine.connect() as conn:
+            _run(conn)
+        engine.dispose()
+    else:
+        _run(connection)
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode copies the table instead.
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

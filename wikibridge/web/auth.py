@@ -1,0 +1,184 @@
+"""Logging in with the wiki account over OAuth (1.0a or 2.0), and out again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from oauth import (
+    OAuthError,
+    check_oauth2_state,
+    ensure_not_blocked,
+    mediawiki1,
+    mediawiki2,
+    oauth1_verifier,
+)
+from oauth.identity import Identity
+from tickets.models import Volunteer, utcnow
+from wikibridge import db
+from wikibridge import sessions as login_sessions
+from wikibridge.crypto import TokenBox
+from wikibridge.web.security import current_login
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+
+def _box() -> TokenBox:
+    return TokenBox(current_app.config["TOKEN_ENCRYPTION_KEY"])
+
+
+def _consumer1(app: Flask) -> mediawiki1.OAuth1Consumer:
+    cfg = app.config
+    return mediawiki1.OAuth1Consumer(
+        index_url=cfg["OAUTH_INDEX_URL"],
+        issuer=cfg["OAUTH_ISSUER"],
+        key=cfg["OAUTH_CONSUMER_KEY"],
+        secret=cfg["OAUTH_CONSUMER_SECRET"],
+        leeway=float(cfg["OAUTH_JWT_LEEWAY"]),
+    )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths, so the login cannot be used to bounce people elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("queues.queue_view")
+
+
+def _lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=float(current_app.config["SESSION_LIFETIME_HOURS"]))
+
+
+@bp.get("/login")
+def login_page() -> str:
+    """The login page."""
+    return render_template("login.html", next_url=request.args.get("next", ""), error=None)
+
+
+def _refuse(message: str, status: int = 400) -> tuple[str, int]:
+    return render_template("login.html", next_url="", error=message), status
+
+
+@bp.post("/login")
+def login_start() -> Response | tuple[str, int]:
+    """Start the handshake and send the browser to the wiki."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    callback = url_for("auth.callback", _external=True)
+    handshake: dict[str, Any] = {"next": _safe_next(request.form.get("next"))}
+    try:
+        if app.config["OAUTH_VERSION"] == "2":
+            url, state, verifier = mediawiki2.authorization_url(
+                app.config["OAUTH_REST_URL"], app.config["OAUTH_CONSUMER_KEY"], callback
+            )
+            handshake.update(version="2", state=state, verifier=verifier)
+        else:
+            oob = not app.config.get("OAUTH_SEND_CALLBACK", False)
+            url, token = mediawiki1.initiate(_consumer1(app), callback="oob" if oob else callback)
+            handshake.update(version="1", key=token.key, secret=token.secret)
+    except OAuthError as exc:
+        log.warning("login could not start: %s", exc.detail or exc.message)
+        return _refuse(exc.message, 502)
+    dbs = db.session()
+    token_value, row = login_sessions.start(dbs, dt.timedelta(minutes=30))
+    row.oauth_version = handshake["version"]
+    row.handshake = _box().seal(handshake)
+    dbs.commit()
+    session["sid"] = token_value
+    return redirect(url)
+
+
+def _finish_handshake(app: Flask, handshake: dict[str, Any]) -> tuple[Identity, dict[str, Any]]:
+    """Check the callback, get the access token and who it belongs to."""
+    if handshake.get("version") == "2":
+        check_oauth2_state(handshake.get("state"), request.args.get("state"))
+        if request.args.get("error"):
+            raise OAuthError("You did not allow the help desk to use your wiki account.")
+        token = mediawiki2.fetch_token(
+            app.config["OAUTH_REST_URL"],
+            app.config["OAUTH_CONSUMER_KEY"],
+            url_for("auth.callback", _external=True),
+            request.args.get("code", ""),
+            handshake["verifier"],
+            client_secret=app.config["OAUTH_CONSUMER_SECRET"] or None,
+        )
+        identity = mediawiki2.profile(app.config["OAUTH_REST_URL"], token.access_token)
+        creds = {
+            "version": "2",
+            "access_token": token.access_token,
+            "refresh_token": token.refresh_token,
+            "expires_at": token.expires_at,
+        }
+        return identity, creds
+    verifier = oauth1_verifier(handshake.get("key"), request.args)
+    consumer = _consumer1(app)
+    request_token = mediawiki1.RequestToken(handshake["key"], handshake["secret"])
+    access = mediawiki1.complete(consumer, request_token, verifier)
+    identity = mediawiki1.identify(consumer, access)
+    return identity, {"version": "1", "key": access.key, "secret": access.secret}
+
+
+@bp.get("/oauth-callback")
+def callback() -> Response | tuple[str, int]:
+    """The wiki sends the browser back here after the volunteer allowed (or not)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    dbs = db.session()
+    pending = current_login()
+    if pending is None or pending.handshake is None:
+        return _refuse(
+            "This login link does not belong to a login started in this browser. "
+            "Please start the login again."
+        )
+    handshake = _box().open(pending.handshake)
+    # One use only: a replayed callback finds nothing pending.
+    login_sessions.end(pending)
+    dbs.commit()
+    try:
+        identity, creds = _finish_handshake(app, handshake)
+        ensure_not_blocked(identity)
+    except OAuthError as exc:
+        log.info("login refused: %s", exc.detail or exc.message)
+        return _refuse(exc.message, 403)
+    volunteer = dbs.scalars(
+        select(Volunteer).where(Volunteer.username == identity.username)
+    ).one_or_none()
+    if volunteer is None:
+        volunteer = Volunteer(username=identity.username, wiki_sub=str(identity.sub))
+        dbs.add(volunteer)
+    volunteer.last_login_at = utcnow()
+    dbs.flush()
+    # A fresh session id after login, so a planted cookie gains nothing.
+    token_value, row = login_sessions.start(dbs, _lifetime())
+    row.volunteer_id = volunteer.id
+    row.username = identity.username
+    row.oauth_version = creds["version"]
+    row.credentials = _box().seal(creds)
+    dbs.commit()
+    session.clear()
+    session["sid"] = token_value
+    return redirect(_safe_next(handshake.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session and forget the wiki credentials."""
+    login = current_login()
+    if login is not None:
+        login_sessions.end(login)
+        db.session().commit()
+    session.clear()
+    return redirect(url_for("auth.login_page"))

@@ -1,0 +1,178 @@
+"""The volunteers' workspace: queue view, ticket zoom, linked pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tickets.age import age_text
+from tickets.listing import open_counts, open_tickets, subtree_ids
+from tickets.models import History, PageAction, PageLink, Queue, Ticket, priority_label
+from tickets.tickets import record, ticket_by_number
+from wikibridge import db
+from wikibridge.jobs import jobs_of
+from wikibridge.web.security import current_login, login_required
+from wikibridge.wiki.actions import TAG_PERMISSION
+from wikibridge.wiki.titles import TitleError, page_from_input
+
+bp = Blueprint("queues", __name__)
+
+
+def _visible_queues() -> list[Queue]:
+    """Queues this volunteer may see.  Per-queue grants come with the workspace."""
+    return list(db.session().scalars(select(Queue).where(Queue.valid).order_by(Queue.name)))
+
+
+def _ticket_or_404(number: str) -> Ticket:
+    ticket = ticket_by_number(db.session(), number)
+    if ticket is None or ticket.queue_id not in {q.id for q in _visible_queues()}:
+        abort(404)
+    return ticket
+
+
+def _username() -> str:
+    login = current_login()
+    assert login is not None  # login_required ran
+    return login.username
+
+
+@bp.get("/")
+def index() -> Response:
+    """Start at the queue view (or the login page)."""
+    return redirect(url_for("queues.queue_view"))
+
+
+@bp.get("/queues")
+@bp.get("/queues/<path:name>")
+@login_required
+def queue_view(name: str | None = None) -> str:
+    """The queue tree with open counts, and one page of the chosen queue's tickets."""
+    queues = _visible_queues()
+    counts = open_counts(db.session())
+    if name is None:
+        ids = [q.id for q in queues]
+        chosen = None
+    else:
+        chosen = next((q for q in queues if q.name == name), None)
+        if chosen is None:
+            abort(404)
+        ids = subtree_ids(queues, chosen)
+    page = open_tickets(
+        db.session(),
+        ids,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["TICKETS_PER_PAGE"],
+    )
+    return render_template(
+        "queue.html",
+        queues=queues,
+        counts=counts,
+        chosen=chosen,
+        page=page,
+        age_text=age_text,
+        priority_label=priority_label,
+    )
+
+
+@bp.get("/tickets/<number>")
+@login_required
+def zoom(number: str) -> str:
+    """Everything about one ticket."""
+    ticket = _ticket_or_404(number)
+    wikis: dict[str, Any] = current_app.config["WIKIS"]
+    history = db.session().scalars(
+        select(History).where(History.ticket_id == ticket.id).order_by(History.id)
+    )
+    return render_template(
+        "zoom.html",
+        ticket=ticket,
+        ticket_history=list(history),
+        age=age_text(ticket.created_at),
+        priority=priority_label(ticket.priority),
+        wikis=wikis,
+        default_wiki=next(iter(wikis)),
+    )
+
+
+@bp.post("/tickets/<number>/links")
+@login_required
+def add_link(number: str) -> Response:
+    """Link a wiki page (by title or URL) to the ticket."""
+    ticket = _ticket_or_404(number)
+    wikis: dict[str, Any] = current_app.config["WIKIS"]
+    wiki = request.form.get("wiki") or next(iter(wikis))
+    if wiki not in wikis:
+        abort(400, description="unknown wiki")
+    try:
+        wiki, title = page_from_input(request.form.get("page", ""), wikis, wiki)
+    except TitleError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("queues.zoom", number=number))
+    session = db.session()
+    exists = session.scalars(
+        select(PageLink).where(
+            PageLink.ticket_id == ticket.id, PageLink.wiki == wiki, PageLink.title == title
+        )
+    ).first()
+    if exists is None:
+        session.add(PageLink(ticket=ticket, wiki=wiki, title=title, linked_by=_username()))
+        record(session, ticket, "page-linked", _username(), wiki=wiki, page=title)
+        session.commit()
+        flash(f"Linked {title}.", "info")
+    return redirect(url_for("queues.zoom", number=number))
+
+
+@bp.post("/tickets/<number>/links/<int:link_id>/tag")
+@login_required
+def tag_page(number: str, link_id: int) -> Response:
+    """Queue a job that adds the permission template with this ticket's number."""
+    ticket = _ticket_or_404(number)
+    session = db.session()
+    link = session.get(PageLink, link_id)
+    if link is None or link.ticket_id != ticket.id:
+        abort(404)
+    login = current_login()
+    assert login is not None
+    action = PageAction(
+        link=link, kind=TAG_PERMISSION, requested_by=login.username, login_session_id=login.id
+    )
+    session.add(action)
+    record(session, ticket, "wiki-requested", login.username, wiki=link.wiki, page=link.title)
+    session.commit()
+    jobs_of(current_app).page_action(action.id)
+    flash(f"Tagging {link.title} with ticket {ticket.number}.", "info")
+    return redirect(url_for("queues.zoom", number=number))
+
+
+@bp.get("/tickets/<number>/actions.json")
+@login_required
+def actions_json(number: str) -> dict[str, Any]:
+    """Progress of the ticket's page actions (polled by the zoom page)."""
+    ticket = _ticket_or_404(number)
+    actions = [a for link in ticket.page_links for a in link.actions]
+    return {
+        "actions": [
+            {
+                "id": a.id,
+                "page": a.link.title,
+                "wiki": a.link.wiki,
+                "status": a.status,
+                "message": a.message,
+                "revision": a.revision,
+            }
+            for a in actions
+        ],
+        "left": sum(a.status in ("queued", "running") for a in actions),
+    }

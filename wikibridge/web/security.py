@@ -1,0 +1,83 @@
+"""One CSRF check for every POST, the logged-in volunteer, and safe headers."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+
+from wikibridge import db
+from wikibridge import sessions as login_sessions
+from wikibridge.sessions import LoginSession
+
+F = TypeVar("F", bound=Callable[..., Any])
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def csrf_token() -> str:
+    """The token forms must send back; one per browser session."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    token: str = session["csrf"]
+    return token
+
+
+def _check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    expected = session.get("csrf")
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        abort(
+            400,
+            description="The form had expired or did not come from this site. "
+            "Go back, reload the page and try again.",
+        )
+
+
+def _load_login() -> None:
+    g.login = login_sessions.find(db.session(), session.get("sid"))
+
+
+def current_login() -> LoginSession | None:
+    """The live login session of this request, if any."""
+    login: LoginSession | None = g.get("login")
+    return login
+
+
+def login_required(view: F) -> F:
+    """Send visitors who are not logged in to the login page."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        login = current_login()
+        if login is None or login.volunteer_id is None:
+            return redirect(url_for("auth.login_page", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _headers(response: Any) -> Any:
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "frame-ancestors 'none'; form-action 'self' http: https:",
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the checks on every request."""
+    app.before_request(_check_csrf)
+    app.before_request(_load_login)
+    app.after_request(_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_login"] = current_login

@@ -1,0 +1,101 @@
+"""pywikibot, used for many volunteers from one worker process.
+
+pywikibot keeps its OAuth credentials in the global ``config.authenticate``
+and shares one HTTP session per process.  So every edit made as a volunteer
+runs under one process-wide lock with that volunteer's credentials installed,
+and they are removed again before the lock is released: a job running in the
+same worker at the same time can never send its edit under another's name.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from wikibridge import ROOT
+
+_IDENTITY_LOCK = threading.RLock()
+
+
+@dataclass(frozen=True)
+class WikiTarget:
+    """Where a wiki is, in pywikibot's terms."""
+
+    family: str
+    code: str
+    api_url: str
+
+    @property
+    def host(self) -> str:
+        """The host (and port) pywikibot keys credentials by."""
+        return urlsplit(self.api_url).netloc
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A volunteer's OAuth credentials (1.0a: four strings; 2.0: a bearer token)."""
+
+    username: str
+    consumer_key: str = ""
+    consumer_secret: str = ""
+    token_key: str = ""
+    token_secret: str = ""
+    bearer: str = ""
+
+    def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
+        return f"Credentials(username={self.username!r}, ***)"
+
+
+def load_pywikibot(family_files: dict[str, str]) -> ModuleType:
+    """Import pywikibot with our ``user-config.py`` and register family files."""
+    os.environ.setdefault("PYWIKIBOT_DIR", str(ROOT))
+    import pywikibot
+    from pywikibot import config
+
+    for name, path in family_files.items():
+        config.family_files[name] = path
+    return pywikibot
+
+
+@contextmanager
+def site_as(target: WikiTarget, creds: Credentials, family_files: dict[str, str]) -> Iterator[Any]:
+    """Yield a logged-in ``pywikibot.Site`` acting as ``creds.username``."""
+    pywikibot = load_pywikibot(family_files)
+    from pywikibot import config
+    from pywikibot.comms import http
+
+    with _IDENTITY_LOCK:
+        host = target.host
+        saved_auth = config.authenticate.get(host)
+        saved_user = config.usernames[target.family].get(target.code)
+        if creds.bearer:
+            http.session.headers["Authorization"] = f"Bearer {creds.bearer}"
+        else:
+            config.authenticate[host] = (
+                creds.consumer_key,
+                creds.consumer_secret,
+                creds.token_key,
+                creds.token_secret,
+            )
+        config.usernames[target.family][target.code] = creds.username
+        try:
+            site = pywikibot.Site(target.code, target.family, user=creds.username)
+            site.login()
+            yield site
+        finally:
+            http.session.headers.pop("Authorization", None)
+            http.session.cookies.clear()
+            if saved_auth is None:
+                config.authenticate.pop(host, None)
+            else:
+                config.authenticate[host] = saved_auth
+            if saved_user is None:
+                config.usernames[target.family].pop(target.code, None)
+            else:
+                config.usernames[target.family][target.code] = saved_user
