@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # Job queue: unset means a SQLite file in the instance folder,
     # "redis://host:port/db" means Redis, "memory" runs jobs at once (tests).
     "JOBS_URL": None,
+    # Queue name: several installations may share one Redis.
+    "JOBS_NAME": "wikibridge",
     # Run a job consumer thread inside the web process (the embedded default).
     "WORKER_IN_PROCESS": None,
     "WORKER_THREADS": 2,
@@ -62,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     # Extra pywikibot family files, name -> path (the sandbox adds its own).
     "PYWIKIBOT_FAMILY_FILES": {},
     "PERMISSION_TEMPLATE": "PermissionTicket",
+    "PERMISSION_TEMPLATE_ALIASES": ["VRT permission", "OTRS permission"],
+    "OAUTH_SEND_CALLBACK": False,
     "SESSION_LIFETIME_HOURS": 12,
     "TICKETS_PER_PAGE": 25,
     "SESSION_COOKIE_HTTPONLY": True,

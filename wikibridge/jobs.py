@@ -21,18 +21,18 @@ log = logging.getLogger(__name__)
 _worker_app: Flask | None = None
 
 
-def make_huey(jobs_url: str | None, instance_path: str) -> Huey:
-    """Choose the queue backend from ``JOBS_URL``."""
+def make_huey(jobs_url: str | None, instance_path: str, name: str = "wikibridge") -> Huey:
+    """Choose the queue backend from ``JOBS_URL``; ``name`` keeps installations apart."""
     if jobs_url == "memory":
-        return MemoryHuey("wikibridge", immediate=True)
+        return MemoryHuey(name, immediate=True)
     if jobs_url and jobs_url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey("wikibridge", url=jobs_url)
+        return RedisHuey(name, url=jobs_url)
     if jobs_url and jobs_url.startswith("sqlite:///"):
         path = jobs_url.removeprefix("sqlite:///")
     else:
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         path = str(Path(instance_path) / "jobs.sqlite3")
-    return SqliteHuey("wikibridge", filename=path)
+    return SqliteHuey(name, filename=path)
 
 
 def job_app() -> Flask:
@@ -100,7 +100,11 @@ def init_app(app: Flask) -> None:
     Waiting for a request keeps command-line runs (``mail deliver``) free of
     worker threads that could be cut off mid-job when the command exits.
     """
-    jobs = Jobs(make_huey(app.config.get("JOBS_URL"), app.instance_path))
+    jobs = Jobs(
+        make_huey(
+            app.config.get("JOBS_URL"), app.instance_path, app.config.get("JOBS_NAME", "wikibridge")
+        )
+    )
     app.extensions["jobs"] = jobs
     if not app.config.get("WORKER_IN_PROCESS") or jobs.huey.immediate:
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import requests
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -87,7 +88,10 @@ def run_page_action(app: Flask, action_id: int) -> str:
             return _finish(db, action, "needs-login", str(exc))
         try:
             with site_as(
-                _target(app, link.wiki), creds, app.config["PYWIKIBOT_FAMILY_FILES"]
+                _target(app, link.wiki),
+                creds,
+                app.config["PYWIKIBOT_FAMILY_FILES"],
+                app.instance_path,
             ) as site:
                 page = pywikibot_page(site, link.title)
                 result = add_permission_template(
@@ -115,9 +119,21 @@ def run_page_action(app: Flask, action_id: int) -> str:
                 return _finish(
                     db, action, "done", "tagged", revision=action.revision, user=creds.username
                 )
+        except (pwb_errors.ServerError, pwb_errors.TimeoutError, requests.ConnectionError):
+            # The wiki is unreachable or overloaded: leave it queued for huey's retry.
+            action.status = "queued"
+            action.message = "the wiki did not answer; trying again shortly"
+            db.commit()
+            raise
         except pwb_errors.Error as exc:
             log.info("page action %s refused by the wiki: %s", action_id, exc)
             return _finish(db, action, "failed", f"the wiki refused the edit: {exc}")
+        except Exception:
+            log.exception("page action %s failed", action_id)
+            db.rollback()
+            return _finish(
+                db, action, "failed", "an internal error stopped the edit; the admins can see why"
+            )
 
 
 def pywikibot_page(site: Any, title: str) -> Any:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,9 +53,26 @@ class Credentials:
         return f"Credentials(username={self.username!r}, ***)"
 
 
-def load_pywikibot(family_files: dict[str, str]) -> ModuleType:
+def prepare_pywikibot_dir(instance_path: str) -> Path:
+    """Give pywikibot a writable folder holding a copy of the top-level ``user-config.py``.
+
+    pywikibot reads its config from, and writes its throttle file, logs and
+    caches into, the same folder; the repository may be read-only, so that
+    folder is ``<instance>/pywikibot`` and the file is copied there.
+    """
+    folder = Path(instance_path) / "pywikibot"
+    folder.mkdir(parents=True, exist_ok=True)
+    source = (ROOT / "user-config.py").read_text()
+    target = folder / "user-config.py"
+    if not target.exists() or target.read_text() != source:
+        target.write_text(source)
+    return folder
+
+
+def load_pywikibot(family_files: dict[str, str], instance_path: str) -> ModuleType:
     """Import pywikibot with our ``user-config.py`` and register family files."""
-    os.environ.setdefault("PYWIKIBOT_DIR", str(ROOT))
+    if "PYWIKIBOT_DIR" not in os.environ:
+        os.environ["PYWIKIBOT_DIR"] = str(prepare_pywikibot_dir(instance_path))
     import pywikibot
     from pywikibot import config
 
@@ -64,9 +82,11 @@ def load_pywikibot(family_files: dict[str, str]) -> ModuleType:
 
 
 @contextmanager
-def site_as(target: WikiTarget, creds: Credentials, family_files: dict[str, str]) -> Iterator[Any]:
+def site_as(
+    target: WikiTarget, creds: Credentials, family_files: dict[str, str], instance_path: str
+) -> Iterator[Any]:
     """Yield a logged-in ``pywikibot.Site`` acting as ``creds.username``."""
-    pywikibot = load_pywikibot(family_files)
+    pywikibot = load_pywikibot(family_files, instance_path)
     from pywikibot import config
     from pywikibot.comms import http
 

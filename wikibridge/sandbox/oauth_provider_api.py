@@ -1,0 +1,153 @@
+"""``api.php`` of the sandbox OAuth provider: the wiki's action API, as the token's user.
+
+A request signed with a valid OAuth 1.0a access token, or carrying a valid
+OAuth 2 bearer token, is checked by oauthlib and passed to the real wiki in
+that volunteer's own proxy session, without its signature; an unsigned one
+goes anonymously; a bad one gets MediaWiki's ``mwoauth-invalid-authorization``.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qsl
+
+from flask import Response, jsonify
+from flask import request as flask_request
+from oauthlib.oauth2 import WebApplicationServer
+
+from wikibridge.sandbox.oauth_provider_http import signed_parts, without_oauth
+from wikibridge.sandbox.oauth_provider_oauth1 import OAuth1Endpoints, failure_reason
+from wikibridge.sandbox.oauth_provider_wiki import ProxyError, WikiBackend
+from wikibridge.sandbox.wikis import SandboxWiki
+
+__all__ = ["ApiProxy"]
+
+log = logging.getLogger(__name__)
+
+# API actions that would log the shared proxy session in or out, or touch
+# credentials; MediaWiki refuses them under OAuth too.
+_REFUSED_ACTIONS = {
+    "login",
+    "clientlogin",
+    "logout",
+    "createaccount",
+    "linkaccount",
+    "unlinkaccount",
+    "changeauthenticationdata",
+    "removeauthenticationdata",
+    "resetpassword",
+}
+_PASSED_HEADERS = ("User-Agent", "Accept", "Accept-Language", "Api-User-Agent")
+
+
+class ApiProxy:
+    """The ``api.php`` view: check the token, then forward as its user."""
+
+    def __init__(
+        self,
+        oauth1: OAuth1Endpoints,
+        oauth2: WebApplicationServer,
+        backend: WikiBackend,
+        issuer: str,
+    ) -> None:
+        self.oauth1 = oauth1
+        self.oauth2 = oauth2
+        self.backend = backend
+        self.issuer = issuer
+
+    def error(self, wiki: str, code: str, info: str) -> Response:
+        """An action API error in MediaWiki's shape, with its ``MediaWiki-API-Error`` header."""
+        response = jsonify(
+            {
+                "error": {
+                    "code": code,
+                    "info": info,
+                    "*": f"See {self.issuer}/{wiki}/api.php for API usage.",
+                }
+            }
+        )
+        response.headers["MediaWiki-API-Error"] = code
+        return response
+
+    def __call__(self, target: SandboxWiki) -> Response:
+        """api.php: signed requests run as the token's user, others anonymously."""
+        wiki = target.name
+        multipart = flask_request.mimetype == "multipart/form-data"
+        raw_body = flask_request.get_data(cache=True) if multipart else None
+        signed = signed_parts()
+        authorization = flask_request.headers.get("Authorization", "")
+        query = parse_qsl(signed.query, keep_blank_values=True)
+        form = parse_qsl(signed.body, keep_blank_values=True) if signed.body is not None else None
+        oauth1 = authorization.startswith("OAuth ") or any(
+            name.startswith("oauth_") for name, _ in query + (form or [])
+        )
+        username: str | None = None
+        if oauth1:
+            try:
+                valid, checked = self.oauth1.resource.validate_protected_resource_request(
+                    signed.uri, flask_request.method, signed.body, signed.headers, realms=[]
+                )
+            except ValueError:
+                valid, checked = False, None
+            if not valid or checked is None:
+                return self.error(
+                    wiki,
+                    "mwoauth-invalid-authorization",
+                    "The authorization headers in your request are not valid: "
+                    + failure_reason(checked),
+                )
+            username = checked.grant.username
+        elif authorization.lower().startswith("bearer "):
+            valid, checked = self.oauth2.verify_request(
+                signed.uri,
+                "POST" if flask_request.method == "POST" else "GET",
+                None,
+                {"Authorization": authorization},
+                scopes=[],
+            )
+            if not valid:
+                return self.error(
+                    wiki,
+                    "mwoauth-invalid-authorization",
+                    "The authorization headers in your request are not valid: Invalid access token",
+                )
+            username = checked.user
+
+        action = flask_request.values.get("action", "")
+        if username is not None and action in _REFUSED_ACTIONS:
+            if action == "login":
+                return jsonify(
+                    {
+                        "login": {
+                            "result": "Aborted",
+                            "reason": (
+                                "Cannot log in when using "
+                                "MediaWiki\\Extension\\OAuth\\SessionProvider sessions."
+                            ),
+                        }
+                    }
+                )
+            code = "cannotlogout" if action == "logout" else "mwoauth-invalid-action"
+            return self.error(wiki, code, f"action={action} is not available under OAuth.")
+
+        headers = {
+            name: flask_request.headers[name]
+            for name in _PASSED_HEADERS
+            if name in flask_request.headers
+        }
+        if multipart:
+            headers["Content-Type"] = flask_request.headers["Content-Type"]  # with its boundary
+        try:
+            answer = self.backend.forward(
+                target,
+                username,
+                flask_request.method,
+                without_oauth(query),
+                without_oauth(form) if form is not None else None,
+                headers,
+                raw_body,
+            )
+        except ProxyError as exc:
+            log.warning("proxy refused: %s", exc)
+            return self.error(wiki, "mwoauth-invalid-authorization-invalid-user", str(exc))
+        return Response(answer.body, answer.status, answer.headers)
