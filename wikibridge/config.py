@@ -66,6 +66,8 @@ DEFAULTS: dict[str, Any] = {
     "PERMISSION_TEMPLATE": "PermissionTicket",
     "PERMISSION_TEMPLATE_ALIASES": ["VRT permission", "OTRS permission"],
     "OAUTH_SEND_CALLBACK": False,
+    # Allow OAuth 2 over plain http (the local sandbox only; never in production).
+    "OAUTH_ALLOW_HTTP": False,
     "SESSION_LIFETIME_HOURS": 12,
     "TICKETS_PER_PAGE": 25,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -116,6 +118,9 @@ def finish_settings(app: Flask) -> None:
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'wikibridge.sqlite3'}"
     if cfg.get("WORKER_IN_PROCESS") is None:
         cfg["WORKER_IN_PROCESS"] = not cfg.get("JOBS_URL")
+    if cfg.get("OAUTH_ALLOW_HTTP"):
+        # oauthlib reads this switch from the environment, process-wide.
+        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     if cfg["PREFERRED_URL_SCHEME"] == "https":
         cfg["SESSION_COOKIE_SECURE"] = True
 

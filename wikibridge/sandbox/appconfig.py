@@ -46,6 +46,7 @@ def app_settings(
         # The sandbox consumer is registered with a callback prefix, so the
         # desk may name its own callback (any port on 127.0.0.1).
         "OAUTH_SEND_CALLBACK": True,
+        "OAUTH_ALLOW_HTTP": True,
         "WIKIS": {
             name: {
                 "family": OAUTH_FAMILY,

@@ -20,6 +20,10 @@ from wikibridge.wiki.wikitext import add_permission_template
 log = logging.getLogger(__name__)
 
 TAG_PERMISSION = "tag-permission"
+REVOKED = (
+    "the wiki no longer accepts your login (it may have expired or been revoked): "
+    "log in again and repeat the action"
+)
 
 
 class NeedsLogin(Exception):
@@ -125,6 +129,14 @@ def run_page_action(app: Flask, action_id: int) -> str:
             action.message = "the wiki did not answer; trying again shortly"
             db.commit()
             raise
+        except pwb_errors.NoUsernameError:
+            # pywikibot's word for "the wiki did not accept the OAuth token".
+            return _finish(db, action, "needs-login", REVOKED)
+        except pwb_errors.APIError as exc:
+            if exc.code.startswith("mwoauth"):
+                return _finish(db, action, "needs-login", REVOKED)
+            log.info("page action %s refused by the wiki: %s", action_id, exc)
+            return _finish(db, action, "failed", f"the wiki refused the edit: {exc.info}")
         except pwb_errors.Error as exc:
             log.info("page action %s refused by the wiki: %s", action_id, exc)
             return _finish(db, action, "failed", f"the wiki refused the edit: {exc}")
