@@ -18,7 +18,7 @@ _SAMPLES = [
         "Jane Photographer <jane@example.net>",
         "permissions",
         "Permission for my photo of the harbour",
-        "Hello,\n\nI am the photographer of File:Sandbox sample 1.png and I release it "
+        "Hello,\n\nI am the photographer of File:Sunset over the harbour.jpg and I release it "
         "under CC BY-SA 4.0.\n\nJane",
     ),
     (
