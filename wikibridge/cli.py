@@ -61,19 +61,9 @@ def mail_deliver(queue: str | None) -> None:
     """
     raw = sys.stdin.buffer.read()
     try:
-        from tickets.intake import deliver
-        from tickets.routing import Policy
-        from wikibridge import db
+        from wikibridge.mail.store import store_message
 
-        session = db.session()
-        result = deliver(
-            session,
-            raw,
-            policy=Policy(domain=current_app.config["MAIL_DOMAIN"]),
-            system_id=current_app.config["SYSTEM_ID"],
-            forced_queue=queue,
-        )
-        session.commit()
+        result = store_message(current_app._get_current_object(), raw, queue)  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
         click.echo(
             f"wikibridge: message not stored, deliver it again later "
