@@ -21,7 +21,7 @@ from tickets.models import Base
 from wikibridge import create_app
 from wikibridge.migrate import seed_queues, upgrade
 
-pytest_plugins = ["tests.sandbox_fixtures", "tests.oauth_fixtures"]
+pytest_plugins = ["tests.sandbox_fixtures", "tests.oauth_fixtures", "tests.dovecot"]
 
 PG_ADMIN_URL = os.environ.get(
     "WIKIBRIDGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -8,12 +8,11 @@ from email.message import EmailMessage
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tickets.intake import deliver
 from tickets.models import Volunteer
-from tickets.routing import Policy
 from wikibridge import sessions
 from wikibridge.crypto import TokenBox
 from wikibridge.db import new_session
+from wikibridge.mail.store import store_message
 
 
 def log_in(app: Flask, client: FlaskClient, username: str = "Alice") -> str:
@@ -36,15 +35,15 @@ def log_in(app: Flask, client: FlaskClient, username: str = "Alice") -> str:
 
 
 def new_ticket(
-    app: Flask, subject: str = "Permission for my photo", to: str = "permissions@wikimedia.org"
+    app: Flask,
+    subject: str = "Permission for my photo",
+    to: str = "permissions@wikimedia.org",
+    body: str = "I am the photographer and release it under CC BY-SA 4.0.",
 ) -> str:
     """Deliver a simple message; return the ticket number."""
     msg = EmailMessage()
     msg["From"] = "Jane <jane@example.net>"
     msg["To"] = to
     msg["Subject"] = subject
-    msg.set_content("I am the photographer and release it under CC BY-SA 4.0.")
-    with new_session(app) as db:
-        result = deliver(db, msg.as_bytes(), policy=Policy(), system_id="10")
-        db.commit()
-    return result.number
+    msg.set_content(body)
+    return store_message(app, msg.as_bytes()).number

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tickets.intake import deliver, raw_bytes
+from tickets.language import LanguageDetector
 from tickets.models import Article, History, RawMessage, State, Ticket
 from tickets.numbers import is_valid
 from tickets.routing import Policy
@@ -16,6 +17,7 @@ from wikibridge.db import new_session
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 POLICY = Policy(domain="wikimedia.org")
+DETECTOR = LanguageDetector(POLICY.languages)
 
 
 def message(
@@ -40,7 +42,7 @@ def message(
 def test_new_ticket_keeps_everything(app):
     raw = (FIXTURES / "permission-en.eml").read_bytes()
     with new_session(app) as db:
-        result = deliver(db, raw, policy=POLICY, system_id="10")
+        result = deliver(db, raw, policy=POLICY, detector=DETECTOR, system_id="10")
         db.commit()
         ticket = db.scalars(select(Ticket)).one()
         assert result.created and is_valid(result.number)
@@ -57,9 +59,9 @@ def test_new_ticket_keeps_everything(app):
 def test_duplicate_message_id_stored_once(app):
     raw = message(msgid="<once@example.org>")
     with new_session(app) as db:
-        first = deliver(db, raw, policy=POLICY, system_id="10")
+        first = deliver(db, raw, policy=POLICY, detector=DETECTOR, system_id="10")
         db.commit()
-        second = deliver(db, raw, policy=POLICY, system_id="10")
+        second = deliver(db, raw, policy=POLICY, detector=DETECTOR, system_id="10")
         db.commit()
         assert second.number == first.number and second.rule == "duplicate"
         assert db.scalar(select(func.count()).select_from(Article)) == 1
@@ -67,12 +69,14 @@ def test_duplicate_message_id_stored_once(app):
 
 def test_followup_by_subject_tag_reopens(app):
     with new_session(app) as db:
-        first = deliver(db, message(msgid="<a@x>"), policy=POLICY, system_id="10")
+        first = deliver(
+            db, message(msgid="<a@x>"), policy=POLICY, detector=DETECTOR, system_id="10"
+        )
         ticket = db.scalars(select(Ticket)).one()
         ticket.state = State.CLOSED_SUCCESSFUL.value
         db.commit()
         reply = message(subject=f"Re: [Ticket#{first.number}] Hello", msgid="<b@x>")
-        second = deliver(db, reply, policy=POLICY, system_id="10")
+        second = deliver(db, reply, policy=POLICY, detector=DETECTOR, system_id="10")
         db.commit()
         assert second.number == first.number and second.rule == "followup"
         assert db.scalars(select(Ticket)).one().state == State.OPEN.value
@@ -80,9 +84,15 @@ def test_followup_by_subject_tag_reopens(app):
 
 def test_followup_by_in_reply_to(app):
     with new_session(app) as db:
-        first = deliver(db, message(msgid="<root@x>"), policy=POLICY, system_id="10")
+        first = deliver(
+            db, message(msgid="<root@x>"), policy=POLICY, detector=DETECTOR, system_id="10"
+        )
         second = deliver(
-            db, message(msgid="<child@x>", In_Reply_To="<root@x>"), policy=POLICY, system_id="10"
+            db,
+            message(msgid="<child@x>", In_Reply_To="<root@x>"),
+            policy=POLICY,
+            detector=DETECTOR,
+            system_id="10",
         )
         db.commit()
         assert second.number == first.number
@@ -98,16 +108,19 @@ def test_routing_by_address(app):
     }
     with new_session(app) as db:
         for to, queue in cases.items():
-            assert deliver(db, message(to=to), policy=POLICY, system_id="10").queue == queue
+            assert (
+                deliver(db, message(to=to), policy=POLICY, detector=DETECTOR, system_id="10").queue
+                == queue
+            )
         spam = message(X_Spam_Flag="YES")
-        assert deliver(db, spam, policy=POLICY, system_id="10").queue == "Junk"
+        assert deliver(db, spam, policy=POLICY, detector=DETECTOR, system_id="10").queue == "Junk"
         db.commit()
 
 
 def test_garbage_is_stored_whole(app):
     raw = (FIXTURES / "garbage.eml").read_bytes()
     with new_session(app) as db:
-        result = deliver(db, raw, policy=POLICY, system_id="10")
+        result = deliver(db, raw, policy=POLICY, detector=DETECTOR, system_id="10")
         db.commit()
         assert result.queue == "Info"
         stored = db.scalars(select(RawMessage)).one()
@@ -121,7 +134,9 @@ def test_concurrent_deliveries_get_distinct_numbers(app):
     def one(n: int) -> None:
         try:
             with new_session(app) as db:
-                result = deliver(db, message(msgid=f"<c{n}@x>"), policy=POLICY, system_id="10")
+                result = deliver(
+                    db, message(msgid=f"<c{n}@x>"), policy=POLICY, detector=DETECTOR, system_id="10"
+                )
                 db.commit()
                 numbers.append(result.number)
         except BaseException as exc:  # noqa: BLE001

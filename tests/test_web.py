@@ -67,7 +67,12 @@ def test_pagination_summary(client, app):
     app.config["TICKETS_PER_PAGE"] = 2
     log_in(app, client)
     for n in range(5):
-        new_ticket(app, subject=f"Question {n}", to="info@wikimedia.org")
+        new_ticket(
+            app,
+            subject=f"Question {n}",
+            to="info@wikimedia.org",
+            body="Hello, how do I correct a mistake in an article about my town?",
+        )
     page = client.get("/queues/Info?page=2").get_data(as_text=True)
     assert "Tickets: 3-4 of 5 - Page:" in page
 

@@ -1,7 +1,7 @@
 """Turning one incoming message into a ticket or an article of one.
 
-The raw bytes are stored first, whatever happens after; delivery is idempotent
-on ``Message-ID`` and the database enforces it.
+The raw bytes are stored with every article, whatever could be read of them;
+delivery is idempotent on ``Message-ID`` and the database enforces it.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tickets import mail as mailparse
-from tickets.models import Article, RawMessage, State, Ticket
+from tickets.html import sanitise
+from tickets.models import Article, Attachment, Blob, RawMessage, State, Ticket
 from tickets.queues import ensure_queues, queue_by_name
-from tickets.routing import Decision, Policy, route
-from tickets.tickets import create_ticket, record, ticket_by_number
+from tickets.routing import Decision, Detector, Policy, route
+from tickets.tickets import create_ticket, insert_ignoring_conflicts, record, ticket_by_number
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Delivery:
     queue: str
     rule: str
     created: bool
+    language: str | None = None
+    reason: str = ""
 
 
 def _existing_by_message_id(session: Session, message_id: str) -> Ticket | None:
@@ -36,28 +39,77 @@ def _existing_by_message_id(session: Session, message_id: str) -> Ticket | None:
     return article.ticket if article else None
 
 
-def _followed_up(session: Session, parsed: mailparse.ParsedMail) -> Ticket | None:
+def _followed_up(session: Session, parsed: mailparse.ParsedMail) -> tuple[Ticket, str] | None:
     for number in parsed.ticket_tags:
         ticket = ticket_by_number(session, number)
         if ticket is not None:
-            return ticket
+            return ticket, f"subject names [Ticket#{number}]"
     for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
         ticket = _existing_by_message_id(session, ref)
         if ticket is not None:
-            return ticket
+            return ticket, f"replies to {ref}"
     return None
 
 
-def _store_raw(session: Session, raw: bytes) -> RawMessage:
+def decide(
+    session: Session | None,
+    parsed: mailparse.ParsedMail,
+    policy: Policy,
+    detector: Detector,
+    forced_queue: str | None = None,
+) -> tuple[Decision, Ticket | None]:
+    """Where ``parsed`` goes, and the existing ticket it belongs to, if any.
+
+    Reads but never writes, so ``wikibridge mail classify`` can explain a
+    message without storing it.  A message already stored is reported as a
+    duplicate before anything else, so no rule can store it twice.
+    """
+    if session is not None:
+        if parsed.key:
+            existing = _existing_by_message_id(session, parsed.key)
+            if existing is not None:
+                return Decision(
+                    existing.queue.name, "duplicate", reason=f"{parsed.key} stored"
+                ), existing
+        follow = _followed_up(session, parsed)
+        if follow is not None:
+            ticket, why = follow
+            return Decision(ticket.queue.name, "followup", reason=why), ticket
+    if forced_queue:
+        return Decision(forced_queue, "forced", reason="--queue given"), None
+    return route(parsed, policy, detector), None
+
+
+def _store_raw(session: Session, raw: bytes, digest: str) -> RawMessage:
     row = RawMessage(
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=digest,
         size=len(raw),
         compression="zlib",
         data=zlib.compress(raw, 6),
     )
     session.add(row)
-    session.flush()
     return row
+
+
+def store_blob(session: Session, data: bytes) -> str:
+    """Store ``data`` once by its SHA-256 (a second copy costs nothing); return the hash."""
+    digest = hashlib.sha256(data).hexdigest()
+    session.execute(
+        insert_ignoring_conflicts(
+            session,
+            Blob,
+            sha256=digest,
+            size=len(data),
+            compression="zlib",
+            data=zlib.compress(data, 6),
+        )
+    )
+    return digest
+
+
+def blob_bytes(blob: Blob) -> bytes:
+    """The stored content."""
+    return zlib.decompress(blob.data) if blob.compression == "zlib" else blob.data
 
 
 def begin_write(session: Session) -> None:
@@ -68,8 +120,13 @@ def begin_write(session: Session) -> None:
     turn.  ``BEGIN IMMEDIATE`` queues the delivery up front.  PostgreSQL
     needs nothing: the counter row's lock orders deliveries there.
     """
-    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
-        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    # pysqlite opens its own transaction only before a write, so earlier reads
+    # leave it outside one; ask the driver, not SQLAlchemy.
+    if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def raw_bytes(row: RawMessage) -> bytes:
@@ -77,11 +134,37 @@ def raw_bytes(row: RawMessage) -> bytes:
     return zlib.decompress(row.data) if row.compression == "zlib" else row.data
 
 
+def _ticket_for(
+    session: Session,
+    parsed: mailparse.ParsedMail,
+    decision: Decision,
+    existing: Ticket | None,
+    system_id: str,
+) -> Ticket:
+    if existing is not None:
+        if State(existing.state).is_closed and existing.state != State.MERGED.value:
+            existing.state = State.OPEN.value
+            record(session, existing, "reopened", "system", by="customer reply")
+        return existing
+    queue = queue_by_name(session, decision.queue) or ensure_queues(session, [decision.queue])[-1]
+    ticket = create_ticket(
+        session,
+        queue=queue,
+        title=parsed.subject or "(no subject)",
+        customer=parsed.sender_address or parsed.from_addr,
+        system_id=system_id,
+    )
+    ticket.language = decision.language
+    ticket.route_rule = decision.rule
+    return ticket
+
+
 def deliver(
     session: Session,
     raw: bytes,
     *,
     policy: Policy,
+    detector: Detector,
     system_id: str,
     forced_queue: str | None = None,
 ) -> Delivery:
@@ -93,35 +176,14 @@ def deliver(
     """
     parsed = mailparse.parse(raw)
     begin_write(session)
-    if parsed.message_id:
-        existing = _existing_by_message_id(session, parsed.message_id)
-        if existing is not None:
-            return Delivery(existing.number, existing.queue.name, "duplicate", created=False)
-
-    ticket = _followed_up(session, parsed)
-    if ticket is not None:
-        decision = Decision(ticket.queue.name, "followup")
-        if State(ticket.state).is_closed:
-            ticket.state = State.OPEN.value
-            record(session, ticket, "reopened", "system", by="customer reply")
-    else:
-        decision = Decision(forced_queue, "forced") if forced_queue else route(parsed, policy)
-        queue = (
-            queue_by_name(session, decision.queue) or ensure_queues(session, [decision.queue])[-1]
-        )
-        ticket = create_ticket(
-            session,
-            queue=queue,
-            title=parsed.subject or "(no subject)",
-            customer=parsed.sender_address or parsed.from_addr,
-            system_id=system_id,
-        )
-
-    raw_row = _store_raw(session, raw)
+    decision, existing = decide(session, parsed, policy, detector, forced_queue)
+    if decision.rule == "duplicate" and existing is not None:
+        return Delivery(existing.number, existing.queue.name, "duplicate", False)
+    ticket = _ticket_for(session, parsed, decision, existing, system_id)
     article = Article(
         ticket=ticket,
-        raw=raw_row,
-        message_id=parsed.message_id,
+        raw=_store_raw(session, raw, parsed.sha256),
+        message_id=parsed.key,
         channel="email",
         sender_type="customer",
         from_addr=parsed.from_addr,
@@ -129,18 +191,31 @@ def deliver(
         cc_addr=", ".join(parsed.cc),
         subject=parsed.subject,
         body=parsed.body,
+        body_html=sanitise(parsed.html) if parsed.html else None,
+        language=decision.language,
     )
     session.add(article)
+    for part in parsed.attachments:
+        article.attachments.append(
+            Attachment(
+                filename=part.filename,
+                content_type=part.content_type,
+                disposition=part.disposition,
+                content_id=part.content_id,
+                size=len(part.data),
+                sha256=store_blob(session, part.data),
+            )
+        )
     try:
         session.flush()
     except IntegrityError:
         # Another delivery of the same Message-ID committed between our check
         # and our insert: theirs stands, ours (ticket and all) is rolled back.
         session.rollback()
-        if parsed.message_id:
-            existing = _existing_by_message_id(session, parsed.message_id)
-            if existing is not None:
-                return Delivery(existing.number, existing.queue.name, "duplicate", False)
+        if parsed.key:
+            other = _existing_by_message_id(session, parsed.key)
+            if other is not None:
+                return Delivery(other.number, other.queue.name, "duplicate", False)
         raise
     record(
         session,
@@ -149,6 +224,14 @@ def deliver(
         "system",
         article_id=article.id,
         rule=decision.rule,
+        reason=decision.reason,
         problems=parsed.problems[:20],
     )
-    return Delivery(ticket.number, ticket.queue.name, decision.rule, created=True)
+    return Delivery(
+        ticket.number,
+        ticket.queue.name,
+        decision.rule,
+        True,
+        decision.language,
+        decision.reason,
+    )

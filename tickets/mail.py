@@ -9,20 +9,37 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
+
+from tickets.text import html_to_text
 
 _TAG_RE = re.compile(r"\[Ticket#(\d{16})\]", re.IGNORECASE)
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 # NUL and other C0 controls: PostgreSQL text refuses NUL, and none of them
 # mean anything in a header or a body we show (the raw bytes keep them).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The email package keeps undecodable bytes as lone surrogates, which no
+# database driver can encode.
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean(text: str) -> str:
-    """``text`` without control characters that databases or browsers refuse."""
-    return _CONTROL_RE.sub("", text)
+    """``text`` without control characters or lone surrogates that databases refuse."""
+    return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", text))
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    """A file carried by a message (or an inline image)."""
+
+    filename: str
+    content_type: str
+    disposition: str
+    content_id: str
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -38,8 +55,24 @@ class ParsedMail:
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     body: str = ""
+    html: str | None = None
+    attachments: list[ParsedAttachment] = field(default_factory=list)
     spam: bool = False
     problems: list[str] = field(default_factory=list)
+    #: SHA-256 of the raw bytes.
+    sha256: str = ""
+
+    @property
+    def key(self) -> str | None:
+        """What makes a second delivery a duplicate: the Message-ID, or else the bytes.
+
+        A message without a Message-ID gets one made from its content hash, so
+        a redelivery after a dropped connection is still recognised, by the
+        same unique index.
+        """
+        if self.message_id:
+            return self.message_id
+        return f"<sha256.{self.sha256}@wikibridge.invalid>" if self.sha256 else None
 
     @property
     def ticket_tags(self) -> list[str]:
@@ -84,41 +117,107 @@ def _message_ids(value: str) -> list[str]:
     return _MSGID_RE.findall(value)
 
 
-def _body_text(msg: Message, problems: list[str]) -> str:
-    """The first text/plain part (or, failing that, text/html) as a string."""
-    if isinstance(msg, EmailMessage):
+def _text_of(part: Message, problems: list[str]) -> str:
+    """Decode a text part, falling back to UTF-8 with replacement for lying charsets."""
+    if isinstance(part, EmailMessage):
         try:
-            part = msg.get_body(preferencelist=("plain", "html"))
-        except Exception as exc:  # noqa: BLE001
-            problems.append(f"unreadable structure: {exc.__class__.__name__}")
-            part = None
-        if part is not None:
-            try:
-                content = part.get_content()
-                if isinstance(content, str):
-                    return content
-            except Exception as exc:  # noqa: BLE001 - unknown or lying charset
-                problems.append(f"undecodable body: {exc.__class__.__name__}")
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                return payload.decode("utf-8", errors="replace")
-    payload = msg.get_payload(decode=True)
+            content = part.get_content()
+            if isinstance(content, str):
+                return content
+        except Exception as exc:  # noqa: BLE001 - unknown or lying charset
+            problems.append(f"undecodable text part: {exc.__class__.__name__}")
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        payload = None
     if isinstance(payload, bytes):
         return payload.decode("utf-8", errors="replace")
-    return ""
+    raw = part.get_payload()
+    return raw if isinstance(raw, str) else ""
+
+
+def _bytes_of(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - broken transfer encoding: keep what is there
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", errors="replace") if isinstance(raw, str) else b""
+
+
+def _bodies(msg: Message, problems: list[str]) -> tuple[Message | None, Message | None]:
+    """The message's plain-text and HTML body parts, where it has them."""
+    if not isinstance(msg, EmailMessage):
+        return None, None
+    try:
+        plain = msg.get_body(preferencelist=("plain",))
+        html = msg.get_body(preferencelist=("html",))
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"unreadable structure: {exc.__class__.__name__}")
+        return None, None
+    return plain, html
+
+
+def _attachments(
+    msg: Message, skip: list[Message | None], problems: list[str]
+) -> list[ParsedAttachment]:
+    found = []
+    try:
+        parts = [p for p in msg.walk() if not p.is_multipart()]
+    except Exception as exc:  # noqa: BLE001 - a cyclic or broken tree
+        problems.append(f"unreadable parts: {exc.__class__.__name__}")
+        return []
+    for part in parts:
+        if any(part is s for s in skip):
+            continue
+        try:
+            filename = part.get_filename() or ""
+        except Exception:  # noqa: BLE001
+            filename = ""
+        try:
+            content_type = part.get_content_type()
+            disposition = (part.get_content_disposition() or "attachment").lower()
+        except Exception:  # noqa: BLE001 - a malformed header: still keep the bytes
+            content_type, disposition = "application/octet-stream", "attachment"
+        found.append(
+            ParsedAttachment(
+                filename=clean(str(filename))[:500],
+                content_type=clean(content_type)[:255],
+                disposition=clean(disposition)[:20],
+                content_id=clean(str(part.get("Content-ID", "") or ""))[:500],
+                data=_bytes_of(part),
+            )
+        )
+    return found
 
 
 def parse(raw: bytes) -> ParsedMail:
     """Read ``raw`` into a :class:`ParsedMail`; never raises."""
     problems: list[str] = []
+    digest = hashlib.sha256(raw).hexdigest()
     try:
         msg: Message = email.message_from_bytes(raw, policy=email.policy.default)
     except Exception as exc:  # noqa: BLE001 - keep going with nothing readable
         problems.append(f"unparseable message: {exc.__class__.__name__}")
-        return ParsedMail(message_id=None, subject="", from_addr="", problems=problems)
+        return ParsedMail(
+            message_id=None, subject="", from_addr="", problems=problems, sha256=digest
+        )
     if msg.defects:
         problems.extend(d.__class__.__name__ for d in msg.defects)
     ids = _message_ids(_header(msg, "Message-ID", problems))
+    plain_part, html_part = _bodies(msg, problems)
+    html = _text_of(html_part, problems) if html_part is not None else None
+    if plain_part is not None:
+        body = _text_of(plain_part, problems)
+    elif html is not None:
+        body = html_to_text(html)
+    elif not msg.is_multipart() and msg.get_content_maintype() == "text":
+        body = _text_of(msg, problems)
+    else:
+        body = ""
+    attachments = _attachments(msg, [plain_part, html_part], problems)
     spam_flag = _header(msg, "X-Spam-Flag", problems).strip().lower()
     spam_status = _header(msg, "X-Spam-Status", problems).strip().lower()
     return ParsedMail(
@@ -130,7 +229,10 @@ def parse(raw: bytes) -> ParsedMail:
         delivered_to=[clean(a) for a in _addresses(msg, "Delivered-To", problems)],
         in_reply_to=[clean(i) for i in _message_ids(_header(msg, "In-Reply-To", problems))],
         references=[clean(i) for i in _message_ids(_header(msg, "References", problems))],
-        body=clean(_body_text(msg, problems)),
+        body=clean(body),
+        html=clean(html) if html is not None else None,
+        attachments=attachments,
         spam=spam_flag == "yes" or spam_status.startswith("yes"),
         problems=problems,
+        sha256=digest,
     )

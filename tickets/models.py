@@ -117,6 +117,11 @@ class Ticket(Base):
     state: Mapped[str] = mapped_column(String(40), default=State.NEW.value, index=True)
     priority: Mapped[int] = mapped_column(Integer, default=DEFAULT_PRIORITY)
     customer: Mapped[str] = mapped_column(String(500), default="")
+    #: Language of the first message's own text (ISO 639-1), when detected.
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: The routing rule that chose the first queue, so moves can be counted
+    #: as corrections of that rule.
+    route_rule: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -157,10 +162,45 @@ class Article(Base):
     cc_addr: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
+    #: The HTML part, already sanitised (no script, no remote content loaded).
+    body_html: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="articles")
     raw: Mapped[RawMessage | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="article", order_by="Attachment.id"
+    )
+
+
+class Blob(Base):
+    """Content stored once by its SHA-256, outside the rows that refer to it."""
+
+    __tablename__ = "blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    compression: Mapped[str] = mapped_column(String(10), default="zlib")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Attachment(Base):
+    """A file that came with an article; its bytes are a :class:`Blob`."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    content_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
+    disposition: Mapped[str] = mapped_column(String(20), default="attachment")
+    content_id: Mapped[str] = mapped_column(String(500), default="")
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(ForeignKey("blob.sha256"), index=True)
+
+    article: Mapped[Article] = relationship(back_populates="attachments")
 
 
 class History(Base):
@@ -173,6 +213,37 @@ class History(Base):
     kind: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(255), default="system")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RoutingPolicy(Base):
+    """One version of the routing policy; exactly one is active.
+
+    Versions are never changed or removed, so every past decision can be
+    explained by the policy that made it, and a bad change rolled back.
+    """
+
+    __tablename__ = "routing_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column()
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(255), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RoutingCorrection(Base):
+    """A volunteer moved a ticket out of the queue the routing chose."""
+
+    __tablename__ = "routing_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(20))
+    from_queue: Mapped[str] = mapped_column(String(200))
+    to_queue: Mapped[str] = mapped_column(String(200))
+    corrected_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

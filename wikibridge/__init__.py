@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 #: The project folder: templates and ``user-config.py`` live here.
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,13 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the web application; nothing happens at import time."""
+    from flask import Flask
+
+    from wikibridge.config import default_instance_path, load_settings
+
     app = Flask(
         __name__,
-        instance_path=os.environ.get("WIKIBRIDGE_INSTANCE_PATH") or None,
+        instance_path=str(default_instance_path()),
         template_folder=str(ROOT / "templates"),
     )
     from wikibridge import db, jobs
-    from wikibridge.config import load_settings
     from wikibridge.web import auth, errors, health, queues, security
 
     load_settings(app, test_config)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 import threading
 from typing import Any
 
@@ -17,8 +16,7 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from wikibridge import create_app
-
-EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
+from wikibridge.mail.cli import mail_cli, register_transports
 
 
 def _make_app() -> Any:
@@ -32,7 +30,6 @@ cli = FlaskGroup(
 )
 
 db_cli = AppGroup("db", help="Database schema and seed data.")
-mail_cli = AppGroup("mail", help="Mail intake.")
 demo_cli = AppGroup("demo", help="Demo data for trying the desk out.")
 config_cli = AppGroup("config", help="Inspect the settings.")
 
@@ -49,35 +46,6 @@ def db_upgrade(sql: bool, revision: str) -> None:
     if not sql:
         created = seed_queues(db.session())
         click.echo(f"Database is up to date; {created} default queues created.")
-
-
-@mail_cli.command("deliver")
-@click.option("--queue", "queue", default=None, help="Put a new ticket in this queue.")
-def mail_deliver(queue: str | None) -> None:
-    """Store one RFC 822 message from standard input; print its ticket number.
-
-    Exits 0 once the message is durably stored and 75 (EX_TEMPFAIL) when it
-    could not be stored, so the mail system delivers it again later.
-    """
-    raw = sys.stdin.buffer.read()
-    try:
-        from wikibridge.mail.store import store_message
-
-        result = store_message(current_app._get_current_object(), raw, queue)  # type: ignore[attr-defined]
-    except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
-        click.echo(
-            f"wikibridge: message not stored, deliver it again later "
-            f"({exc.__class__.__name__}: {_first_line(exc)})",
-            err=True,
-        )
-        sys.exit(EX_TEMPFAIL)
-    click.echo(result.number)
-
-
-def _first_line(exc: BaseException) -> str:
-    # Driver messages can be long; the first line says what happened and
-    # never holds the password (SQLAlchemy hides it in URLs).
-    return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
 @cli.command("worker")
@@ -101,10 +69,9 @@ def worker(threads: int) -> None:
 @demo_cli.command("load")
 def demo_load() -> None:
     """Deliver a few sample messages (idempotent: run it as often as you like)."""
-    from wikibridge import db
     from wikibridge.demo import load_demo
 
-    for number in load_demo(db.session(), current_app.config):
+    for number in load_demo(current_app._get_current_object()):  # type: ignore[attr-defined]
         click.echo(number)
 
 
@@ -119,6 +86,7 @@ def config_show() -> None:
 
 cli.add_command(db_cli)
 cli.add_command(mail_cli)
+register_transports()
 cli.add_command(demo_cli)
 cli.add_command(config_cli)
 
@@ -132,8 +100,3 @@ def _add_sandbox() -> None:
 
 
 _add_sandbox()
-
-
-def main() -> None:
-    """Entry point of the ``wikibridge`` console script."""
-    cli.main(prog_name="wikibridge")

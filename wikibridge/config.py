@@ -6,13 +6,16 @@ the instance folder, and the keys are generated there on first use.
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import secrets
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 #: Keys whose values must never be printed or logged.
 SECRET_KEYS = frozenset(
@@ -68,6 +71,11 @@ DEFAULTS: dict[str, Any] = {
     "OAUTH_SEND_CALLBACK": False,
     # Allow OAuth 2 over plain http (the local sandbox only; never in production).
     "OAUTH_ALLOW_HTTP": False,
+    # IMAP mailboxes `wikibridge mail fetch` (and the periodic job) read;
+    # see wikibridge.cfg.example for the keys of each.
+    "IMAP_MAILBOXES": [],
+    "IMAP_POLL_SECONDS": 60,
+    "LMTP_MAX_BYTES": 50 * 1024 * 1024,
     "SESSION_LIFETIME_HOURS": 12,
     "TICKETS_PER_PAGE": 25,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -87,32 +95,74 @@ def _key_file(instance: Path, name: str, make: Any) -> str:
     return path.read_text().strip()
 
 
+def default_instance_path() -> Path:
+    """The instance folder: ``$WIKIBRIDGE_INSTANCE_PATH``, else ``instance/`` beside the code.
+
+    An installed (non-editable) package keeps it under ``<prefix>/var``, as
+    Flask would.
+    """
+    configured = os.environ.get("WIKIBRIDGE_INSTANCE_PATH")
+    if configured:
+        return Path(configured)
+    root = Path(__file__).resolve().parent.parent
+    if "site-packages" in root.parts or "dist-packages" in root.parts:
+        return Path(sys.prefix) / "var" / "wikibridge-instance"
+    return root / "instance"
+
+
+def _from_env(cfg: dict[str, Any], prefix: str = "WIKIBRIDGE_") -> None:
+    """Apply ``WIKIBRIDGE_*`` variables: JSON where it parses, ``__`` for nested keys."""
+    for name in sorted(os.environ):
+        if not name.startswith(prefix) or name in ("WIKIBRIDGE_CONFIG",):
+            continue
+        raw = os.environ[name]
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        key = name[len(prefix) :]
+        if "__" not in key:
+            cfg[key] = value
+            continue
+        current = cfg
+        *parents, last = key.split("__")
+        for part in parents:
+            current = current.setdefault(part, {})
+        current[last] = value
+
+
+def read_settings(instance: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings from defaults, the instance file, the environment, then ``overrides``.
+
+    Needs no Flask, so ``wikibridge mail deliver`` can start without it.
+    """
+    cfg: dict[str, Any] = copy.deepcopy(DEFAULTS)
+    config_file = Path(os.environ.get("WIKIBRIDGE_CONFIG") or instance / "wikibridge.cfg")
+    if config_file.is_file():
+        namespace: dict[str, Any] = {"__file__": str(config_file)}
+        exec(compile(config_file.read_bytes(), str(config_file), "exec"), namespace)  # noqa: S102 - the administrator's own settings file
+        cfg.update({k: v for k, v in namespace.items() if k.isupper()})
+    _from_env(cfg)
+    if overrides:
+        cfg.update(overrides)
+    finish_settings(cfg, instance)
+    return cfg
+
+
 def load_settings(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     """Fill ``app.config``: defaults, instance file, environment, then ``overrides``."""
-    app.config.update(DEFAULTS)
-    config_file = os.environ.get("WIKIBRIDGE_CONFIG") or str(
-        Path(app.instance_path) / "wikibridge.cfg"
-    )
-    app.config.from_pyfile(config_file, silent=True)
-    app.config.from_prefixed_env("WIKIBRIDGE")
-    if overrides:
-        app.config.update(overrides)
-    finish_settings(app)
+    app.config.update(read_settings(Path(app.instance_path), overrides))
 
 
-def finish_settings(app: Flask) -> None:
+def finish_settings(cfg: dict[str, Any], instance: Path) -> None:
     """Derive what was left unset, and normalise what the environment typed loosely."""
-    cfg = app.config
-    instance = Path(app.instance_path)
-    # from_prefixed_env reads "10" as the number 10.
+    # JSON reads "10" as the number 10.
     cfg["SYSTEM_ID"] = str(cfg["SYSTEM_ID"]).zfill(2)
     cfg["OAUTH_VERSION"] = str(cfg["OAUTH_VERSION"])
     if not cfg.get("SECRET_KEY"):
         cfg["SECRET_KEY"] = _key_file(instance, "secret_key", lambda: secrets.token_hex(32))
     if not cfg.get("TOKEN_ENCRYPTION_KEY"):
-        cfg["TOKEN_ENCRYPTION_KEY"] = _key_file(
-            instance, "token_key", lambda: Fernet.generate_key().decode()
-        )
+        cfg["TOKEN_ENCRYPTION_KEY"] = _key_file(instance, "token_key", _new_fernet_key)
     if not cfg.get("DATABASE_URL"):
         instance.mkdir(parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'wikibridge.sqlite3'}"
@@ -125,19 +175,34 @@ def finish_settings(app: Flask) -> None:
         cfg["SESSION_COOKIE_SECURE"] = True
 
 
-def redacted(config: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``config`` safe to print: secrets and URL passwords masked."""
+def _new_fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def _secret_name(key: str) -> bool:
+    upper = key.upper()
+    return upper in SECRET_KEYS or "SECRET" in upper or "PASSWORD" in upper
+
+
+def redacted(config: Any) -> Any:
+    """A copy of ``config`` safe to print: secrets (at any depth) and URL passwords masked."""
     from sqlalchemy.engine import make_url
 
+    if isinstance(config, list):
+        return [redacted(item) for item in config]
+    if not isinstance(config, dict):
+        return config
     safe: dict[str, Any] = {}
     for key, value in config.items():
-        if key in SECRET_KEYS or "SECRET" in key or "PASSWORD" in key:
+        if _secret_name(str(key)):
             safe[key] = "***" if value else value
-        elif key.endswith("_URL") and isinstance(value, str) and "@" in value:
+        elif str(key).upper().endswith("_URL") and isinstance(value, str) and "@" in value:
             try:
                 safe[key] = make_url(value).render_as_string(hide_password=True)
             except Exception:  # noqa: BLE001 - not a database URL
                 safe[key] = "***"
         else:
-            safe[key] = value
+            safe[key] = redacted(value)
     return safe

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
 
-from sqlalchemy.orm import Session
+from flask import Flask
 
-from tickets.intake import deliver
-from tickets.routing import Policy
+from wikibridge.mail.store import store_message
 
 _SAMPLES = [
     (
@@ -50,16 +48,6 @@ def demo_messages(domain: str) -> Iterator[bytes]:
         yield msg.as_bytes()
 
 
-def load_demo(session: Session, config: Mapping[str, Any]) -> list[str]:
+def load_demo(app: Flask) -> list[str]:
     """Deliver the demo messages; return their ticket numbers."""
-    numbers = []
-    for raw in demo_messages(config["MAIL_DOMAIN"]):
-        result = deliver(
-            session,
-            raw,
-            policy=Policy(domain=config["MAIL_DOMAIN"]),
-            system_id=config["SYSTEM_ID"],
-        )
-        session.commit()
-        numbers.append(result.number)
-    return numbers
+    return [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]

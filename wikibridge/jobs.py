@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,14 @@ def _run_page_action(action_id: int) -> str:
         return run_page_action(app, action_id)
 
 
+def _run_imap_fetch() -> None:
+    from wikibridge.mail.imap import fetch_if_due
+
+    app = job_app()
+    with app.app_context():
+        fetch_if_due(app)
+
+
 class Jobs:
     """The app's job queue and the tasks it knows."""
 
@@ -61,6 +69,11 @@ class Jobs:
         self.page_action: Callable[..., Any] = huey.task(
             retries=3, retry_delay=15, name="page_action"
         )(_run_page_action)
+        # Every minute; fetch_if_due polls only when IMAP_MAILBOXES is set and
+        # IMAP_POLL_SECONDS have passed. Returns None: no result to keep.
+        self.imap_fetch: Callable[..., Any] = huey.periodic_task(
+            crontab(minute="*"), name="imap_fetch"
+        )(_run_imap_fetch)
 
     def run_worker(self, app: Flask, threads: int = 2, stop: threading.Event | None = None) -> None:
         """Take jobs off the queue until ``stop`` is set (or forever)."""
@@ -71,11 +84,25 @@ class Jobs:
             threading.Thread(target=self._work, args=(stop,), daemon=True, name=f"job-{n}")
             for n in range(threads)
         ]
+        pool.append(
+            threading.Thread(target=self._schedule, args=(stop,), daemon=True, name="job-scheduler")
+        )
         for t in pool:
             t.start()
         for t in pool:
             while t.is_alive():
                 t.join(0.5)
+
+    def _schedule(self, stop: threading.Event) -> None:
+        """Queue periodic tasks when due (each worker does; the tasks tolerate repeats)."""
+        while not stop.is_set():
+            try:
+                for task in self.huey.read_periodic(self.huey._get_timestamp()):
+                    self.huey.enqueue(task)
+            except Exception:
+                log.exception("cannot queue periodic jobs; retrying")
+            # Wake just after the next minute boundary, as huey's crontabs count minutes.
+            stop.wait(60.5 - time.time() % 60)
 
     def _work(self, stop: threading.Event) -> None:
         while not stop.is_set():

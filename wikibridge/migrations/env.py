@@ -7,7 +7,7 @@ from sqlalchemy import pool
 
 import wikibridge.sessions  # noqa: F401 - registers login_session on the metadata
 from tickets.models import Base
-from wikibridge.db import make_engine
+from wikibridge.engine import make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 from tickets.age import age_text
 from tickets.listing import open_counts, open_tickets, subtree_ids
 from tickets.models import History, PageAction, PageLink, Queue, Ticket, priority_label
+from tickets.moves import move_ticket
 from tickets.tickets import record, ticket_by_number
 from wikibridge import db
 from wikibridge.jobs import jobs_of
@@ -99,6 +100,7 @@ def zoom(number: str) -> str:
         "zoom.html",
         ticket=ticket,
         ticket_history=list(history),
+        queues=_visible_queues(),
         age=age_text(ticket.created_at),
         priority=priority_label(ticket.priority),
         wikis=wikis,
@@ -153,6 +155,20 @@ def tag_page(number: str, link_id: int) -> Response:
     session.commit()
     jobs_of(current_app).page_action(action.id)
     flash(f"Tagging {link.title} with ticket {ticket.number}.", "info")
+    return redirect(url_for("queues.zoom", number=number))
+
+
+@bp.post("/tickets/<number>/move")
+@login_required
+def move(number: str) -> Response:
+    """Move the ticket to another queue (a routing correction when it was misrouted)."""
+    ticket = _ticket_or_404(number)
+    target = next((q for q in _visible_queues() if q.name == request.form.get("queue")), None)
+    if target is None:
+        abort(400, description="Choose one of your queues.")
+    if move_ticket(db.session(), ticket, target, _username()):
+        db.session().commit()
+        flash(f"Moved to {target.name}.", "info")
     return redirect(url_for("queues.zoom", number=number))
 
 

@@ -123,7 +123,7 @@ def run_page_action(app: Flask, action_id: int) -> str:
                 return _finish(
                     db, action, "done", "tagged", revision=action.revision, user=creds.username
                 )
-        except (pwb_errors.ServerError, pwb_errors.TimeoutError, requests.ConnectionError):
+        except (pwb_errors.ServerError, TimeoutError, requests.ConnectionError):
             # The wiki is unreachable or overloaded: leave it queued for huey's retry.
             action.status = "queued"
             action.message = "the wiki did not answer; trying again shortly"

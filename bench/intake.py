@@ -1,0 +1,451 @@
+"""How fast mail becomes tickets, through each way in, beside the rate of bare parsing.
+
+    .venv/bin/python bench/intake.py [--messages N] [--pipe-messages M]
+                                     [--databases sqlite,postgresql]
+
+Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`):
+
+* ``pipe``: ``wikibridge mail deliver < msg``, one process per message, in turn
+  (as an MTA's pipe transport runs it, without parallelism);
+* ``lmtp``: one ``wikibridge mail lmtp`` process; one ``smtplib.LMTP`` client
+  delivering in turn, one connection per message (LHLO, MAIL, RCPT, DATA, QUIT);
+* ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop;
+
+each on SQLite (a fresh file) and PostgreSQL (a throwaway database on
+127.0.0.1:5432, dropped afterwards), each migrated by ``wikibridge db upgrade``
+and each path on a database of its own.  Beside every rate stands the rate of
+``email.message_from_bytes(raw, policy=email.policy.default)`` over the same
+messages in the same run: the ceiling no intake can pass.  One message is
+delivered before timing starts on each path (the listener's and in-process
+language model loads once; the pipe pays it per message, that is its cost).
+
+Then the pipe command's start-up alone: ``wikibridge mail deliver`` of a message
+already stored (so it stores nothing) against ``python -c pass``, and its
+heaviest imports (``python -X importtime``, by cumulative time).
+
+Every process, database and temporary folder it makes is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import email
+import email.policy
+import email.utils
+import os
+import re
+import secrets
+import select
+import signal
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script (python bench/intake.py): the repository root is not on
+    # the path, and the bench is not part of the installed package.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.corpus import describe, generate
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MAIL_DOMAIN = "wikimedia.org"
+PATHS = ("pipe", "lmtp", "in-process")
+PATH_LABELS = {
+    "pipe": "pipe: process/message",
+    "lmtp": "lmtp: 1 conn/message",
+    "in-process": "in-process loop",
+}
+WARMUP = (
+    b"From: bench@example.net\nTo: info@wikimedia.org\nSubject: warm-up\n"
+    b"Message-ID: <bench-warmup@corpus.example.net>\n\nFirst message, not timed.\n"
+)
+
+
+def wikibridge_command() -> str:
+    """The ``wikibridge`` console script next to this interpreter."""
+    script = Path(sys.executable).with_name("wikibridge")
+    if not script.exists():
+        raise SystemExit(f"{script} not found: install the project (make install) first")
+    return str(script)
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any ``WIKIBRIDGE_*`` setting of the caller."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("WIKIBRIDGE_")}
+
+
+def app_environ(database_url: str, instance: Path) -> dict[str, str]:
+    """Environment for a ``wikibridge`` process on ``database_url``."""
+    return {
+        **clean_environ(),
+        "WIKIBRIDGE_DATABASE_URL": database_url,
+        "WIKIBRIDGE_INSTANCE_PATH": str(instance),
+    }
+
+
+# -- databases ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path, name: str, pg_admin: str) -> Iterator[str]:
+    """A new, migrated database (``wikibridge db upgrade``); removed afterwards."""
+    if kind == "sqlite":
+        path = workdir / f"{name}.sqlite3"
+        url = f"sqlite:///{path}"
+        migrate(url, workdir / f"{name}-instance")
+        try:
+            yield url
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    if kind != "postgresql":
+        raise SystemExit(f"unknown database {kind!r}: sqlite or postgresql")
+    from sqlalchemy import create_engine, text
+
+    dbname = f"wikibridge_bench_{secrets.token_hex(4)}_{name.replace('-', '_')}"
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        url = pg_admin.rsplit("/", 1)[0] + f"/{dbname}"
+        try:
+            migrate(url, workdir / f"{name}-instance")
+            yield url
+        finally:
+            with admin.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
+                    {"n": dbname},
+                )
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+    finally:
+        admin.dispose()
+
+
+def migrate(database_url: str, instance: Path) -> None:
+    """``wikibridge db upgrade`` on ``database_url``."""
+    subprocess.run(
+        [wikibridge_command(), "db", "upgrade"],
+        env=app_environ(database_url, instance),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+# -- the ways in ------------------------------------------------------------------
+
+
+def envelope_recipient(raw: bytes) -> str:
+    """The address an MTA would deliver to: the first ``To`` at our domain, else ``info@``."""
+    headers = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    for _, address in email.utils.getaddresses([str(v) for v in headers.get_all("To", [])]):
+        if address.lower().endswith("@" + MAIL_DOMAIN):
+            return address
+    return f"info@{MAIL_DOMAIN}"  # a list address the MTA expanded
+
+
+def crlf(raw: bytes) -> bytes:
+    """``raw`` with CRLF line ends, as it travels over LMTP."""
+    return re.sub(rb"\r?\n", b"\r\n", raw)
+
+
+def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds to deliver ``messages`` with one ``mail deliver`` process each."""
+    env = app_environ(url, workdir / "pipe-instance")
+    command = [wikibridge_command(), "mail", "deliver"]
+
+    def deliver(raw: bytes) -> None:
+        done = subprocess.run(command, input=raw, env=env, capture_output=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"mail deliver exited {done.returncode}: {done.stderr[-500:]!r}")
+
+    deliver(WARMUP)
+    started = time.perf_counter()
+    for raw in messages:
+        deliver(raw)
+    return time.perf_counter() - started
+
+
+def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
+    """Wait for the listener's first line (``listening on HOST:PORT …``); its port."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline().decode() if ready else ""
+    found = re.search(r"listening on \S+:(\d+)", line)
+    if not found:
+        raise RuntimeError(f"the LMTP listener did not start: {line!r}")
+    return int(found.group(1))
+
+
+def lmtp_send(port: int, raw: bytes, rcpt: str) -> None:
+    """One connection, one message, one recipient; raise unless it was stored."""
+    with smtplib.LMTP("127.0.0.1", port, timeout=120) as client:
+        client.ehlo("bench.example.org")  # sent as LHLO
+        client.mail("bench@example.net", [f"SIZE={len(raw)}"])
+        client.rcpt(rcpt)
+        code, reply = client.data(raw)
+        if code != 250:
+            raise RuntimeError(f"LMTP answered {code} {reply!r}")
+
+
+def run_lmtp(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each."""
+    prepared = [(crlf(raw), envelope_recipient(raw)) for raw in messages]
+    log = (workdir / "lmtp.log").open("wb")
+    proc = subprocess.Popen(
+        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0"],
+        env=app_environ(url, workdir / "lmtp-instance"),
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    try:
+        port = _listening_port(proc)
+        lmtp_send(port, crlf(WARMUP), f"info@{MAIL_DOMAIN}")
+        started = time.perf_counter()
+        for raw, rcpt in prepared:
+            lmtp_send(port, raw, rcpt)
+        return time.perf_counter() - started
+    finally:
+        stop(proc)
+        log.close()
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it does not go within 30 seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds for ``store_message`` over ``messages`` in this process."""
+    from wikibridge import create_app
+    from wikibridge.mail.store import store_message
+
+    os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(workdir / "in-process-instance")
+    try:
+        app = create_app({"DATABASE_URL": url})
+    finally:
+        del os.environ["WIKIBRIDGE_INSTANCE_PATH"]
+    try:
+        store_message(app, WARMUP)
+        started = time.perf_counter()
+        for raw in messages:
+            store_message(app, raw)
+        return time.perf_counter() - started
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
+    "pipe": run_pipe,
+    "lmtp": run_lmtp,
+    "in-process": run_in_process,
+}
+
+
+def parse_rate(messages: list[bytes], rounds: int = 3) -> float:
+    """Messages per second of bare ``email.message_from_bytes`` (best of ``rounds``)."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for raw in messages:
+            email.message_from_bytes(raw, policy=email.policy.default)
+        best = min(best, time.perf_counter() - started)
+    return len(messages) / best
+
+
+# -- start-up -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Startup:
+    """The pipe command's fixed cost, and where it goes."""
+
+    python: float
+    deliver: float
+    runs: int
+    #: (cumulative µs, nesting depth, module) for every import of one run.
+    imports: list[tuple[int, int, str]]
+
+    def outermost(self) -> list[tuple[int, int, str]]:
+        """Imports not nested in another: they do not overlap, so they add up."""
+        return sorted((i for i in self.imports if i[1] == 0), reverse=True)
+
+    def heaviest(self, top: int = 10) -> list[tuple[int, int, str]]:
+        """The ``top`` imports by cumulative time, nested ones included."""
+        return sorted(self.imports, reverse=True)[:top]
+
+
+def _median_seconds(command: list[str], runs: int, **kwargs: object) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, timeout=120, **kwargs)  # type: ignore[call-overload]
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure_startup(workdir: Path, runs: int, pg_admin: str) -> Startup:
+    """``mail deliver`` of an already stored message, against ``python -c pass``."""
+    with fresh_database("sqlite", workdir, "startup", pg_admin) as url:
+        env = app_environ(url, workdir / "startup-instance")
+        command = [wikibridge_command(), "mail", "deliver"]
+        subprocess.run(command, input=WARMUP, env=env, check=True, capture_output=True)
+        python = _median_seconds([sys.executable, "-c", "pass"], runs, env=env)
+        deliver = _median_seconds(command, runs, input=WARMUP, env=env)
+        traced = subprocess.run(
+            [sys.executable, "-X", "importtime", *command],
+            input=WARMUP,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    return Startup(python, deliver, runs, import_times(traced.stderr.decode()))
+
+
+def import_times(importtime: str) -> list[tuple[int, int, str]]:
+    """``(cumulative µs, depth, module)`` for each line of ``-X importtime`` output."""
+    found = []
+    for line in importtime.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| ( *)(\S+)", line)
+        if m:
+            found.append((int(m.group(2)), len(m.group(3)) // 2, m.group(4)))
+    return found
+
+
+# -- report ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured path on one database."""
+
+    path: str
+    database: str
+    messages: int
+    seconds: float
+    ceiling: float
+
+    @property
+    def rate(self) -> float:
+        """Messages per second."""
+        return self.messages / self.seconds
+
+
+def table(rows: list[Row]) -> str:
+    """Fixed-width table, ready for a README."""
+    head = (
+        f"{'path':<22} {'database':<10} {'msgs':>5} {'msg/s':>8} {'ms/msg':>8} "
+        f"{'parse msg/s':>11} {'of parse':>9}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{PATH_LABELS[r.path]:<22} {r.database:<10} {r.messages:>5} {r.rate:>8.1f} "
+            f"{1000 / r.rate:>8.1f} {r.ceiling:>11.0f} {100 * r.rate / r.ceiling:>8.2f}%"
+        )
+    return "\n".join(lines)
+
+
+def startup_report(s: Startup) -> str:
+    """The start-up figures and the heaviest imports."""
+    lines = [
+        f"start-up, median of {s.runs} runs:",
+        f"  python -c pass                           {s.python * 1000:7.0f} ms",
+        f"  wikibridge mail deliver (already stored) {s.deliver * 1000:7.0f} ms"
+        f"  = {s.deliver / s.python:.0f} x python",
+    ]
+    outer = s.outermost()
+    total = sum(us for us, _, _ in outer)
+    parts = ", ".join(f"{module} {us / 1000:.0f}" for us, _, module in outer[:5])
+    lines += [
+        f"  of which imports (one -X importtime run) {total / 1000:7.0f} ms",
+        f"    outermost: {parts} ms",
+        "heaviest imports of mail deliver (cumulative; nested ones indented):",
+    ]
+    for us, depth, module in s.heaviest():
+        lines.append(f"  {us / 1000:7.0f} ms  {'  ' * depth}{module}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--messages", type=int, default=200, help="for lmtp and in-process")
+    p.add_argument("--pipe-messages", type=int, default=25, help="for pipe (a process each)")
+    p.add_argument("--databases", default="sqlite,postgresql")
+    p.add_argument("--paths", default=",".join(PATHS), help="any of " + ",".join(PATHS))
+    p.add_argument("--seed", type=int, default=1, help="of the generated corpus")
+    p.add_argument("--startup-runs", type=int, default=7, help="0 skips the start-up figures")
+    p.add_argument("--pg-admin", default=os.environ.get("WIKIBRIDGE_BENCH_PG_ADMIN", PG_ADMIN))
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its report."""
+    args = parse_args(argv)
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+    unknown = set(paths) - set(PATHS)
+    if unknown:
+        raise SystemExit(f"unknown paths: {', '.join(sorted(unknown))}")
+    # The caller's settings must not leak into the app made in this process.
+    for key in [k for k in os.environ if k.startswith("WIKIBRIDGE_")]:
+        del os.environ[key]
+
+    began = time.perf_counter()
+    counts = {p: args.pipe_messages if p == "pipe" else args.messages for p in paths}
+    corpus = generate(max(counts.values(), default=0), args.seed)
+    ceilings = {n: parse_rate(corpus[:n]) for n in set(counts.values())}
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="wikibridge-bench-") as tmp:
+        workdir = Path(tmp)
+        for database in databases:
+            for path in paths:
+                messages = corpus[: counts[path]]
+                with fresh_database(database, workdir, path, args.pg_admin) as url:
+                    seconds = RUNNERS[path](messages, url, workdir)
+                rows.append(Row(path, database, len(messages), seconds, ceilings[len(messages)]))
+                print(f"  {path} on {database}: {len(messages) / seconds:.1f} msg/s", flush=True)
+        startup = (
+            measure_startup(workdir, args.startup_runs, args.pg_admin)
+            if args.startup_runs
+            else None
+        )
+    print()
+    print(f"corpus: {describe(corpus)}; seed {args.seed}; pipe uses the first {args.pipe_messages}")
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+        f"bench took {time.perf_counter() - began:.0f} s"
+    )
+    print()
+    print(table(rows))
+    if startup is not None:
+        print()
+        print(startup_report(startup))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

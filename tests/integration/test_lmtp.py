@@ -1,0 +1,297 @@
+"""Mail through the LMTP listener: one ticket per message, one answer per recipient."""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tickets.intake import raw_bytes
+from tickets.models import Article, Ticket
+from tickets.numbers import is_valid
+from wikibridge import create_app
+from wikibridge.db import new_session
+from wikibridge.mail.lmtp import LMTPListener, parse_listen, with_envelope_recipients
+
+pytestmark = pytest.mark.integration
+
+DEAD_DATABASE = "postgresql+psycopg://x@127.0.0.1:1/none"
+
+
+def message(
+    to: str = "info@wikimedia.org", msgid: str = "<lmtp-1@example.org>", body: str = "Hello"
+) -> bytes:
+    """A message as an MTA hands it over LMTP: CRLF line ends, ending in CRLF."""
+    msg = EmailMessage()
+    msg["From"] = "Someone <someone@example.org>"
+    msg["To"] = to
+    msg["Subject"] = "A question"
+    msg["Message-ID"] = msgid
+    msg.set_content(body)
+    return msg.as_bytes().replace(b"\n", b"\r\n")
+
+
+def send(
+    port: int, raw: bytes, recipients: list[str], *, then_noop: bool = True
+) -> list[tuple[int, bytes]]:
+    """Deliver ``raw`` over LMTP; the replies to DATA, one per recipient.
+
+    ``smtplib.LMTP`` reads only the first reply after DATA; LMTP sends one per
+    recipient (RFC 2033), so the rest are read here.
+    """
+    with smtplib.LMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo("test.example.org")  # smtplib.LMTP sends it as LHLO
+        code, reply = client.mail("someone@example.org")
+        assert code == 250, reply
+        for rcpt in recipients:
+            code, reply = client.rcpt(rcpt)
+            assert code == 250, reply
+        replies = [client.data(raw)]
+        replies += [client.getreply() for _ in recipients[1:]]
+        if then_noop:
+            # Nothing left over: the next command gets its own answer.
+            assert client.noop()[0] == 250
+        return replies
+
+
+def tickets_of(app: Flask) -> list[Ticket]:
+    with new_session(app) as db:
+        return list(db.scalars(select(Ticket).order_by(Ticket.id)))
+
+
+@pytest.fixture
+def listener(app: Flask) -> Iterator[LMTPListener]:
+    """The listener on a free port, storing into the test app, stopped afterwards."""
+    with LMTPListener(app, "127.0.0.1", 0, threads=2) as running:
+        yield running
+
+
+def test_one_message_several_recipients_one_ticket(app, listener):
+    recipients = ["info@wikimedia.org", "permissions@wikimedia.org", "x@example.com"]
+    replies = send(listener.port, message(), recipients)
+
+    [ticket] = tickets_of(app)
+    assert replies == [(250, f"2.0.0 {ticket.number} stored".encode())] * 3
+    assert is_valid(ticket.number)
+    with new_session(app) as db:
+        assert db.scalar(select(func.count()).select_from(Article)) == 1
+        article = db.scalars(select(Article)).one()
+        # Headers name a known address: the stored copy is the bytes received.
+        assert article.raw is not None and raw_bytes(article.raw) == message()
+
+
+def test_duplicate_delivery_answers_the_same_number(app, listener):
+    first = send(listener.port, message(msgid="<twice@example.org>"), ["info@wikimedia.org"])
+    second = send(listener.port, message(msgid="<twice@example.org>"), ["info@wikimedia.org"])
+
+    [ticket] = tickets_of(app)
+    assert first == second == [(250, f"2.0.0 {ticket.number} stored".encode())]
+
+
+def test_concurrent_connections_each_get_their_ticket(app, listener):
+    results: dict[int, list[tuple[int, bytes]]] = {}
+
+    def deliver(n: int) -> None:
+        results[n] = send(listener.port, message(msgid=f"<c{n}@example.org>"), ["a@example.com"])
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    numbers = {t.number for t in tickets_of(app)}
+    assert len(numbers) == 6
+    assert {r[0][1].split()[1].decode() for r in results.values()} == numbers
+
+
+def test_database_down_answers_451_for_every_recipient(tmp_path, monkeypatch, caplog):
+    # make_test_app seeds the queues, which needs the database; this app
+    # only points at one that is not there.
+    monkeypatch.setenv("WIKIBRIDGE_INSTANCE_PATH", str(tmp_path / "instance"))
+    down = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": DEAD_DATABASE,
+            "JOBS_URL": "memory",
+            "SECRET_KEY": "test-secret",
+            "TOKEN_ENCRYPTION_KEY": "Ilu2hUrI6lYdTOaZuPT1ZpT-KvlwbHR7dlE0plOrsUA=",
+        }
+    )
+    recipients = ["info@wikimedia.org", "press@wikimedia.org"]
+    with LMTPListener(down, "127.0.0.1", 0) as running:
+        replies = send(running.port, message(), recipients)
+    down.extensions["db_engine"].dispose()
+
+    assert [code for code, _ in replies] == [451, 451]
+    assert all(reply.startswith(b"4.3.0 ") for _, reply in replies)
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "wikibridge.mail.lmtp")
+    assert "not stored" in logged and "OperationalError" in logged
+
+
+def test_envelope_recipient_routes_when_headers_name_no_known_address(app, listener):
+    # A list address in To; the MTA expanded it to press@ (or press@ was Bcc).
+    raw = message(to="volunteers@lists.example.org", msgid="<press@example.org>")
+    [(code, reply)] = send(listener.port, raw, ["press@wikimedia.org"])
+
+    assert code == 250, reply
+    [ticket] = tickets_of(app)
+    with new_session(app) as db:
+        stored = db.get(Ticket, ticket.id)
+        assert stored is not None and stored.queue.name == "Role::Press"
+        article = stored.articles[0]
+        assert article.raw is not None
+        assert raw_bytes(article.raw) == b"Delivered-To: press@wikimedia.org\r\n" + raw
+
+
+def test_headers_decide_over_the_envelope(app, listener):
+    raw = message(to="info@wikimedia.org", msgid="<info@example.org>")
+    send(listener.port, raw, ["press@wikimedia.org"])
+
+    [ticket] = tickets_of(app)
+    with new_session(app) as db:
+        stored = db.get(Ticket, ticket.id)
+        assert stored is not None and not stored.queue.name.startswith("Role::")
+        assert stored.articles[0].raw is not None
+        assert raw_bytes(stored.articles[0].raw) == raw
+
+
+def test_unknown_envelope_recipient_keeps_the_bytes(app):
+    from tickets.routing import Policy
+
+    raw = message(to="someone@example.net")
+    assert with_envelope_recipients(raw, ["x@example.com"], Policy()) == raw
+    lf = raw.replace(b"\r\n", b"\n")
+    assert with_envelope_recipients(lf, ["TRAINING@wikimedia.org"], Policy()) == (
+        b"Delivered-To: training@wikimedia.org\n" + lf
+    )
+
+
+def test_oversize_message_is_refused_with_552(app):
+    app.config["LMTP_MAX_BYTES"] = 20_000
+    big = message(body="x" * 70 + ("\n" + "y" * 70) * 400)
+    assert len(big) > 20_000
+    recipients = ["info@wikimedia.org", "press@wikimedia.org"]
+    with LMTPListener(app, "127.0.0.1", 0) as running:
+        # Declared size (SIZE=, as MTAs send it): refused at MAIL FROM.
+        with smtplib.LMTP("127.0.0.1", running.port, timeout=30) as client:
+            client.ehlo("test.example.org")
+            assert client.has_extn("size")
+            code, _ = client.mail("someone@example.org", [f"SIZE={len(big)}"])
+            assert code == 552
+        # Undeclared: refused after DATA, once per recipient.
+        replies = send(running.port, big, recipients)
+        # A message under the limit still goes through on the same listener.
+        [(ok, _)] = send(running.port, message(msgid="<small@example.org>"), recipients[:1])
+
+    assert [code for code, _ in replies] == [552, 552]
+    assert ok == 250
+    assert len(tickets_of(app)) == 1
+
+
+def test_long_lines_are_accepted(app, listener):
+    # Beyond RFC 5322's 998 octets, as unwrapped HTML often is: still stored.
+    raw = (
+        b"From: a@example.org\r\nTo: info@wikimedia.org\r\nMessage-ID: <long@x>\r\n"
+        b"Subject: long\r\n\r\n" + b"z" * 5000 + b"\r\n"
+    )
+    [(code, _)] = send(listener.port, raw, ["info@wikimedia.org"])
+    assert code == 250
+
+
+def test_parse_listen():
+    assert parse_listen("127.0.0.1:8024") == ("127.0.0.1", 8024)
+    assert parse_listen("[::1]:24") == ("::1", 24)
+    for bad in ("8024", "host:", ":25", "host:99999"):
+        with pytest.raises(ValueError):
+            parse_listen(bad)
+
+
+def _wikibridge() -> str:
+    return str(Path(sys.executable).with_name("wikibridge"))
+
+
+def test_the_command_serves_until_sigterm(app, database_url, tmp_path):
+    env = {
+        **os.environ,
+        "WIKIBRIDGE_DATABASE_URL": database_url,
+        "WIKIBRIDGE_INSTANCE_PATH": str(tmp_path / "lmtp-instance"),
+        "WIKIBRIDGE_JOBS_URL": "memory",
+    }
+    proc = subprocess.Popen(
+        [_wikibridge(), "mail", "lmtp", "--listen", "127.0.0.1:0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        # The first line names the port it got; wait for it, but not forever.
+        timer = threading.Timer(60, proc.kill)
+        timer.start()
+        first = proc.stdout.readline().decode()
+        timer.cancel()
+        if "listening on 127.0.0.1:" not in first:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"the listener did not start: {first}{err.decode()[-2000:]}")
+        port = int(first.split("127.0.0.1:")[1].split()[0])
+
+        replies = send(port, message(msgid="<cmd@example.org>"), ["info@wikimedia.org"] * 2)
+        [ticket] = tickets_of(app)
+        assert replies == [(250, f"2.0.0 {ticket.number} stored".encode())] * 2
+
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert b"stopped" in out
+    assert ticket.number.encode() in err  # the log line of the stored message
+
+
+def test_stop_lets_a_message_being_stored_finish(app, monkeypatch):
+    import wikibridge.mail.store as store
+
+    storing = threading.Event()
+    real = store.store_message
+
+    def slow_store(*args, **kwargs):
+        storing.set()
+        threading.Event().wait(1.0)  # the commit takes a while
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "store_message", slow_store)
+    running = LMTPListener(app, "127.0.0.1", 0, grace=10).start()
+    try:
+
+        def stop_while_storing() -> None:
+            storing.wait(10)
+            running.stop()
+
+        stopper = threading.Thread(target=stop_while_storing)
+        stopper.start()
+        # The listener closes the connection after answering: no NOOP then.
+        replies = send(
+            running.port,
+            message(msgid="<slow@example.org>"),
+            ["info@wikimedia.org"],
+            then_noop=False,
+        )
+        stopper.join(30)
+    finally:
+        running.stop()
+    [ticket] = tickets_of(app)
+    assert replies == [(250, f"2.0.0 {ticket.number} stored".encode())]

@@ -1,0 +1,461 @@
+"""The LMTP door: a long-lived listener the mail system hands messages to.
+
+The MTA (Postfix: ``mailbox_transport = lmtp:inet:127.0.0.1:8024``) gives us
+each message once, with all its recipients.  We store it once, in a worker
+thread, and only after the commit answer every recipient ``250`` with the
+ticket number.  Whatever stops the store answers ``451`` for every recipient,
+so the MTA keeps the message and tries again ("Never lose a message" in
+``shared/spec/routing.md``).
+
+``wikibridge mail deliver`` starts Python, Flask and SQLAlchemy once per
+message; this listener pays that once per process.
+
+This module is imported by every ``wikibridge`` command (the ``mail`` group
+lists it), so asyncio and aiosmtpd are imported only when a listener starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import re
+import signal
+import socket
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from tickets.intake import Delivery
+    from tickets.routing import Policy
+
+log = logging.getLogger(__name__)
+
+#: Default for the ``LMTP_MAX_BYTES`` setting: larger messages are refused (552).
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+#: Mailman 3 made 8024 the customary unprivileged LMTP port (24 needs root).
+DEFAULT_LISTEN = "127.0.0.1:8024"
+#: How long a stop waits for messages already being stored, so their senders
+#: hear the answer instead of retrying.
+STOP_GRACE_SECONDS = 30.0
+
+REPLY_STORED = "250 2.0.0 {number} stored"
+REPLY_NOT_STORED = "451 4.3.0 Message not stored, try again later"
+REPLY_SHUTTING_DOWN = "421 4.3.2 Shutting down, try again later"
+
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+
+
+# -- the envelope as a header -------------------------------------------------
+
+
+def header_block(raw: bytes) -> bytes:
+    """The header section of ``raw`` (up to and including the empty line)."""
+    end = _END_OF_HEADERS.search(raw)
+    return raw[: end.end()] if end else raw
+
+
+def _line_ending(raw: bytes) -> bytes:
+    first = raw.find(b"\n")
+    return b"\r\n" if first > 0 and raw[first - 1 : first] == b"\r" else b"\n"
+
+
+def unseen_recipients(raw: bytes, recipients: Sequence[str]) -> list[str]:
+    """Envelope recipients that no To, Cc or Delivered-To header of ``raw`` names.
+
+    Only these can tell the routing something the headers do not (Bcc, an
+    alias or list address expanded by the MTA).  Lower-cased, in envelope order.
+    """
+    from tickets.mail import parse
+
+    headers = parse(header_block(raw))
+    named = {a.lower() for a in [*headers.to, *headers.cc, *headers.delivered_to]}
+    wanted = (r.lower() for r in recipients)
+    return [r for r in dict.fromkeys(wanted) if r and r not in named]
+
+
+def with_envelope_recipients(raw: bytes, recipients: Sequence[str], policy: Policy) -> bytes:
+    """``raw`` with ``Delivered-To: <rcpt>`` in front when only the envelope names a known address.
+
+    The routing reads headers, not the envelope.  When the headers name no
+    address the policy knows but an envelope recipient is one (``press@``
+    reached through an alias or Bcc), a ``Delivered-To`` line per such
+    recipient lets the routing see it.  Otherwise ``raw`` comes back
+    unchanged, byte for byte.
+    """
+    from tickets.mail import parse
+    from tickets.routing import deciding_address
+
+    headers = parse(header_block(raw))
+    if deciding_address(headers, policy) is not None:
+        return raw
+    only_envelope = dataclasses.replace(headers, to=[], cc=[], delivered_to=[])
+    known = [
+        rcpt
+        for rcpt in dict.fromkeys(r.lower() for r in recipients)
+        if deciding_address(dataclasses.replace(only_envelope, delivered_to=[rcpt]), policy)
+        is not None
+    ]
+    if not known:
+        return raw
+    eol = _line_ending(raw)
+    added = b"".join(b"Delivered-To: " + rcpt.encode("utf-8") + eol for rcpt in known)
+    return added + raw
+
+
+def _reason(exc: BaseException) -> str:
+    # The first line says what happened; later lines of a database error hold
+    # the SQL and its parameters (message text), and SQLAlchemy never puts a
+    # URL's password in any of them.
+    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{exc.__class__.__name__}: {first}"
+
+
+def _replies(line: str, count: int) -> str:
+    """One reply line per recipient: LMTP answers DATA for each (RFC 2033, 4.2)."""
+    return "\r\n".join([line] * max(count, 1))
+
+
+# -- storing ------------------------------------------------------------------
+
+
+class _Handler:
+    """aiosmtpd handler: stores each message once, off the event loop."""
+
+    def __init__(self, app: Flask, queue: str | None, executor: ThreadPoolExecutor) -> None:
+        self.app = app
+        self.queue = queue
+        self.executor = executor
+        self.closing = False
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        recipients = list(envelope.rcpt_tos)
+        raw = bytes(envelope.original_content or b"")
+        loop = asyncio.get_running_loop()
+        try:
+            delivery = await loop.run_in_executor(self.executor, self.store, raw, recipients)
+        except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
+            log.warning(
+                "message from %s for %d recipient(s) not stored, answered 451: %s",
+                envelope.mail_from,
+                len(recipients),
+                _reason(exc),
+            )
+            return _replies(REPLY_NOT_STORED, len(recipients))
+        log.info(
+            "stored as %s in %s (%s%s), %d bytes, %d recipient(s)",
+            delivery.number,
+            delivery.queue,
+            delivery.rule,
+            "" if delivery.created else ", already stored",
+            len(raw),
+            len(recipients),
+        )
+        return _replies(REPLY_STORED.format(number=delivery.number), len(recipients))
+
+    def store(self, raw: bytes, recipients: list[str]) -> Delivery:
+        """Store one message (runs in a worker thread; blocks until the commit)."""
+        from wikibridge.mail.store import store_message
+
+        with self.app.app_context():
+            if unseen_recipients(raw, recipients):
+                raw = with_envelope_recipients(raw, recipients, self._policy())
+            return store_message(self.app, raw, self.queue)
+
+    def _policy(self) -> Policy:
+        # Read per message that needs it (Bcc, aliases): the active policy can
+        # change while the listener runs, and most mail never gets here.
+        from tickets.policies import active_policy
+        from wikibridge.db import new_session
+
+        with new_session(self.app) as db:
+            return active_policy(db, self.app.config["MAIL_DOMAIN"])
+
+
+@dataclasses.dataclass
+class _Counts:
+    # The DATA command in progress: how many replies it owes, and whether its
+    # "354" has gone out (replies after that are per recipient).
+    recipients: int = 0
+    in_body: bool = False
+
+
+def _protocol_class() -> type[Any]:
+    """aiosmtpd's LMTP, with one reply per recipient for every outcome of DATA.
+
+    aiosmtpd answers an oversize message (552) or an overlong line with a
+    single line; an LMTP client waits for one per recipient and would hang.
+    Built on first use, so that importing this module stays cheap.
+    """
+    from aiosmtpd.lmtp import LMTP
+    from aiosmtpd.smtp import syntax
+
+    class LMTPSession(LMTP):
+        def __init__(self, *args: Any, line_limit: int, **kwargs: Any) -> None:
+            # Real mail breaks RFC 5322's 998-octet line limit (unwrapped HTML,
+            # base64 in one line); aiosmtpd would refuse it with a permanent
+            # 500 and the MTA would bounce it.  A line can be as long as the
+            # message may be.  (Read by the base class's constructor.)
+            self.line_length_limit = max(line_limit, 1001)
+            self._counts = _Counts()
+            super().__init__(*args, **kwargs)
+
+        @syntax("DATA")
+        async def smtp_DATA(self, arg: str) -> None:
+            if self.event_handler.closing:
+                # A transaction begun before the stop is finished; none starts after it.
+                await super().push(REPLY_SHUTTING_DOWN)
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            rcpts = len(self.envelope.rcpt_tos) if self.envelope is not None else 0
+            self._counts = _Counts(recipients=rcpts)
+            try:
+                await super().smtp_DATA(arg)
+            finally:
+                self._counts = _Counts()
+
+        async def push(self, status: Any) -> None:
+            counts = self._counts
+            if (
+                counts.in_body
+                and isinstance(status, str)
+                and "\r\n" not in status
+                and counts.recipients > 1
+            ):
+                status = _replies(status, counts.recipients)
+            await super().push(status)
+            if isinstance(status, str) and status.startswith("354"):
+                counts.in_body = True
+
+        @property
+        def in_data(self) -> bool:
+            """Whether a DATA command is being received, stored or answered."""
+            return self._counts.recipients > 0
+
+    return LMTPSession
+
+
+# -- the listener -------------------------------------------------------------
+
+
+class LMTPListener:
+    """An LMTP server storing into ``app``: in the foreground or on a thread.
+
+    :param app: the application whose database receives the mail.
+    :param host: address to listen on.
+    :param port: port to listen on; 0 picks a free one (see :attr:`port`).
+    :param queue: put new tickets in this queue instead of routing them.
+    :param max_bytes: largest message accepted (default: ``LMTP_MAX_BYTES``).
+    :param threads: messages stored at the same time.
+    :param grace: seconds a stop waits for messages being stored.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        queue: str | None = None,
+        max_bytes: int | None = None,
+        threads: int = 4,
+        grace: float = STOP_GRACE_SECONDS,
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self.queue = queue
+        self.max_bytes = int(max_bytes or app.config.get("LMTP_MAX_BYTES") or DEFAULT_MAX_BYTES)
+        self.threads = max(1, threads)
+        self.grace = grace
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._stop_requested = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def serve(
+        self, *, handle_signals: bool = False, on_ready: Callable[[], None] | None = None
+    ) -> None:
+        """Listen until :meth:`stop` (or SIGTERM/SIGINT with ``handle_signals``); block.
+
+        :raises OSError: when the address cannot be bound.
+        """
+        import asyncio
+
+        executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lmtp-store")
+        try:
+            asyncio.run(self._main(executor, handle_signals, on_ready))
+        finally:
+            # A store still running past the grace period finishes its commit
+            # (or rolls back) before we return; nothing is left half done.
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, timeout: float = 10.0) -> LMTPListener:
+        """Serve on a background thread; return once listening (on :attr:`port`)."""
+
+        def _run() -> None:
+            try:
+                self.serve()
+            except BaseException as exc:  # noqa: BLE001 - handed to start()'s caller
+                self._error = exc
+            finally:
+                self._ready.set()
+
+        self._thread = threading.Thread(target=_run, name="lmtp-listener", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("LMTP listener did not start")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop listening, let messages being stored finish, close the connections."""
+        self._stop_requested.set()
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None and not loop.is_closed():
+            # RuntimeError: the loop closed in between, so it has stopped already.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stopping.set)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def __enter__(self) -> LMTPListener:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    async def _main(
+        self,
+        executor: ThreadPoolExecutor,
+        handle_signals: bool,
+        on_ready: Callable[[], None] | None,
+    ) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        self._loop, self._stopping = loop, stopping
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stopping.set)
+        if self._stop_requested.is_set():  # stop() came before the loop existed
+            stopping.set()
+
+        handler = _Handler(self.app, self.queue, executor)
+        protocol = _protocol_class()
+        sessions: weakref.WeakSet[Any] = weakref.WeakSet()
+        hostname = socket.gethostname()  # getfqdn(), aiosmtpd's default, may wait on DNS
+
+        def _session() -> Any:
+            proto = protocol(
+                handler,
+                line_limit=self.max_bytes,
+                data_size_limit=self.max_bytes,
+                # Postfix bounces SMTPUTF8 mail a next hop cannot take.
+                enable_SMTPUTF8=True,
+                hostname=hostname,
+                ident="wikibridge LMTP",
+                loop=loop,
+            )
+            sessions.add(proto)
+            return proto
+
+        server = await loop.create_server(_session, host=self.host, port=self.port)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        if on_ready is not None:
+            on_ready()
+        try:
+            await stopping.wait()
+        finally:
+            server.close()
+            # Messages being received or stored get their answer; a DATA
+            # after this gets 421, and idle sessions are cut.
+            handler.closing = True
+            deadline = loop.time() + self.grace
+            while any(p.in_data for p in list(sessions)) and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            for proto in list(sessions):
+                if proto.transport is not None:
+                    proto.transport.close()
+            await server.wait_closed()
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a pair.
+
+    :raises ValueError: when it is not of that form.
+    """
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def _setup_logging() -> None:
+    # A daemon's log goes to standard error (the journal, under systemd),
+    # unless the installation configured logging itself.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # aiosmtpd logs every connection at INFO; one line per message is ours.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+@click.command("lmtp")
+@click.option(
+    "--listen",
+    default=DEFAULT_LISTEN,
+    show_default=True,
+    metavar="HOST:PORT",
+    help="Address to listen on (port 0: any free port, printed on start).",
+)
+@click.option("--queue", "queue", default=None, help="Put new tickets in this queue.")
+@click.option("--threads", default=4, show_default=True, help="Messages stored at the same time.")
+@with_appcontext
+def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
+    """Receive mail over LMTP until stopped with SIGTERM or Ctrl-C.
+
+    Each message is stored once and every recipient is answered with its
+    ticket number after the commit; when it cannot be stored, every recipient
+    gets 451 and the mail system delivers it again later.  Messages larger
+    than the LMTP_MAX_BYTES setting are refused with 552.
+    """
+    try:
+        host, port = parse_listen(listen)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from exc
+    _setup_logging()
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    listener = LMTPListener(app, host, port, queue=queue, threads=threads)
+
+    def _ready() -> None:
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(
+            f"wikibridge lmtp: listening on {shown}:{listener.port} "
+            f"(messages up to {listener.max_bytes} bytes)"
+        )
+
+    try:
+        listener.serve(handle_signals=True, on_ready=_ready)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
+    click.echo("wikibridge lmtp: stopped")

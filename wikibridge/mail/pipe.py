@@ -1,0 +1,70 @@
+"""The fast path of ``wikibridge mail deliver``: one process per message.
+
+The mail system starts a process for every message, so this path reads the
+settings and opens the database without importing Flask, the web blueprints or
+the job queue; the language model loads only for mail that needs it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
+USAGE = "usage: wikibridge mail deliver [--queue QUEUE] < message"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error (driver messages are long; passwords are never in it)."""
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
+
+def parse_args(args: list[str]) -> str | None:
+    """The ``--queue`` value, if given.
+
+    :raises ValueError: on anything else, so the caller can fall back to click.
+    """
+    queue = None
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--queue" and rest:
+            queue = rest.pop(0)
+        elif arg.startswith("--queue="):
+            queue = arg.split("=", 1)[1]
+        else:
+            raise ValueError(arg)
+    return queue
+
+
+def deliver(raw: bytes, queue: str | None) -> int:
+    """Store one message with the settings of the environment; return the exit code."""
+    try:
+        from sqlalchemy.orm import sessionmaker
+
+        from wikibridge.config import default_instance_path, read_settings
+        from wikibridge.engine import make_engine
+        from wikibridge.mail.store import store_with
+
+        settings = read_settings(default_instance_path())
+        engine = make_engine(settings["DATABASE_URL"])
+        try:
+            result = store_with(sessionmaker(engine), settings, raw, queue)
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
+        sys.stderr.write(
+            "wikibridge: message not stored, deliver it again later "
+            f"({exc.__class__.__name__}: {first_line(exc)})\n"
+        )
+        return EX_TEMPFAIL
+    sys.stdout.write(result.number + "\n")
+    return 0
+
+
+def main(args: list[str]) -> int | None:
+    """Run ``mail deliver`` with ``args``; ``None`` when click should handle them (``--help``)."""
+    try:
+        queue = parse_args(args)
+    except ValueError:
+        return None
+    return deliver(sys.stdin.buffer.read(), queue)
