@@ -1,0 +1,37 @@
+"""A guard: no code path of the service hard-deletes stored data.
+
+A month of tickets was once lost to a stray DELETE; the cheapest defence is
+to never write one.  Sessions, tokens and locks are forgotten by updating
+their rows, not by deleting them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PATTERNS = [
+    re.compile(r"\.delete\("),  # session.delete(obj), query.delete()
+    re.compile(r"\bdelete\(\s*[A-Z]\w*\s*\)"),  # sqlalchemy delete(Model)
+    re.compile(r"DELETE\s+FROM", re.IGNORECASE),
+    re.compile(r"TRUNCATE", re.IGNORECASE),
+    re.compile(r"DROP\s+TABLE", re.IGNORECASE),
+]
+# The sandbox wikis and their OAuth provider are test infrastructure with
+# their own throwaway databases; migrations' downgrade steps drop what they
+# created.
+EXEMPT = ("wikibridge/sandbox/", "wikibridge/migrations/")
+
+
+def test_no_hard_deletes_in_the_service():
+    offenders = []
+    for package in ("tickets", "wikibridge", "oauth"):
+        for path in (ROOT / package).rglob("*.py"):
+            rel = path.relative_to(ROOT).as_posix()
+            if rel.startswith(EXEMPT):
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if any(p.search(line) for p in PATTERNS):
+                    offenders.append(f"{rel}:{number}: {line.strip()}")
+    assert offenders == []
