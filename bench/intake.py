@@ -393,7 +393,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=200, help="for lmtp and in-process")
-    p.add_argument("--pipe-messages", type=int, default=25, help="for pipe (a process each)")
+    p.add_argument("--pipe-messages", type=int, default=20, help="for pipe (a process each)")
     p.add_argument("--databases", default="sqlite,postgresql")
     p.add_argument("--paths", default=",".join(PATHS), help="any of " + ",".join(PATHS))
     p.add_argument("--seed", type=int, default=1, help="of the generated corpus")

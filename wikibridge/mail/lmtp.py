@@ -25,7 +25,6 @@ import socket
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -34,6 +33,7 @@ from flask.cli import with_appcontext
 
 if TYPE_CHECKING:
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     from tickets.intake import Delivery
     from tickets.routing import Policy
@@ -169,9 +169,18 @@ class _Handler:
         from wikibridge.mail.store import store_message
 
         with self.app.app_context():
-            if unseen_recipients(raw, recipients):
-                raw = with_envelope_recipients(raw, recipients, self._policy())
-            return store_message(self.app, raw, self.queue)
+            return store_message(self.app, self._with_envelope(raw, recipients), self.queue)
+
+    def _with_envelope(self, raw: bytes, recipients: list[str]) -> bytes:
+        if not unseen_recipients(raw, recipients):
+            return raw
+        policy = self._policy()  # a database error here is a 451, as in the store
+        try:
+            return with_envelope_recipients(raw, recipients, policy)
+        except Exception:  # bad input must not turn into retries until the MTA gives up
+            # Only routing is lost: the message is stored as received.
+            log.exception("could not add Delivered-To; storing the message as received")
+            return raw
 
     def _policy(self) -> Policy:
         # Read per message that needs it (Bcc, aliases): the active policy can
@@ -295,6 +304,7 @@ class LMTPListener:
         :raises OSError: when the address cannot be bound.
         """
         import asyncio
+        from concurrent.futures import ThreadPoolExecutor
 
         executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lmtp-store")
         try:
