@@ -15,11 +15,16 @@ it (never on import), once per process, and shared by all detectors.
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import shutil
+import tempfile
 import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 # --- Scripts -----------------------------------------------------------------
@@ -156,11 +161,64 @@ def _load_model() -> Any:
     if _model is None:
         with _model_lock:
             if _model is None:
-                # Imported here: numpy and the model are what make this expensive.
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                _model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+                _model = _read_model()
     return _model
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("WIKIBRIDGE_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "wikibridge"
+
+
+def _read_model() -> Any:
+    """Load py3langid's model, from an uncompressed cache when one is there.
+
+    The packaged model is an lzma-compressed pickle; decompressing it takes
+    most of a second, which every ``mail deliver`` process would pay.  The
+    unpacked arrays are cached once (numpy files, memory-mapped on load, and
+    a small pickle), keyed by the model file's size and time, so later
+    processes load in well under a tenth of a second.  Any cache problem
+    falls back to the packaged file.
+    """
+    # Imported here: numpy and the model are what make this expensive.
+    import numpy as np
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier, _load_model_file
+
+    source = Path(MODEL_FILE) if Path(MODEL_FILE).is_absolute() else MODEL_DIR / MODEL_FILE
+    stat = source.stat()
+    cache = _cache_dir() / f"langid-{stat.st_size}-{int(stat.st_mtime)}"
+    try:
+        ptc = np.load(cache / "ptc.npy", mmap_mode="r")
+        pc = np.load(cache / "pc.npy")
+        with (cache / "rest.pickle").open("rb") as fh:
+            # Our own cache file, written below from the packaged model.
+            classes, nextmove, row, output = pickle.load(fh)  # noqa: S301
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        ptc, pc, classes, nextmove, row, output = _load_model_file(source)
+        ptc, pc = np.asarray(ptc), np.asarray(pc)
+        _write_cache(cache, ptc, pc, (classes, nextmove, row, output))
+    return LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
+
+
+def _write_cache(cache: Path, ptc: Any, pc: Any, rest: tuple[Any, ...]) -> None:
+    import numpy as np
+
+    staging: Path | None = None
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".langid-", dir=cache.parent))
+        np.save(staging / "ptc.npy", ptc)
+        np.save(staging / "pc.npy", pc)
+        with (staging / "rest.pickle").open("wb") as fh:
+            pickle.dump(rest, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        staging.rename(cache)  # atomic: a reader sees all of it or nothing
+    except OSError:
+        # A read-only home, or another process won the rename: no cache.
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def preload() -> None:
