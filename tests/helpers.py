@@ -8,18 +8,33 @@ from email.message import EmailMessage
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tickets.models import Volunteer
+from tickets.access import grant, parse_rights, volunteer_named
+from tickets.queues import queue_by_name
 from wikibridge import sessions
 from wikibridge.crypto import TokenBox
 from wikibridge.db import new_session
 from wikibridge.mail.store import store_message
 
 
-def log_in(app: Flask, client: FlaskClient, username: str = "Alice") -> str:
-    """Log ``username`` in without a wiki (for tests of pages, not of OAuth)."""
+def log_in(
+    app: Flask,
+    client: FlaskClient,
+    username: str = "Alice",
+    role: str = "admin",
+    grants: dict[str, str] | None = None,
+) -> str:
+    """Log ``username`` in without a wiki (for tests of pages, not of OAuth).
+
+    :param role: ``volunteer``, ``admin`` or ``head``.
+    :param grants: queue name -> rights (``read,answer`` or ``all``) for a volunteer.
+    """
     with new_session(app) as db:
-        volunteer = Volunteer(username=username, wiki_sub="1")
-        db.add(volunteer)
+        volunteer = volunteer_named(db, username)
+        volunteer.role = role
+        for queue_name, rights in (grants or {}).items():
+            queue = queue_by_name(db, queue_name)
+            assert queue is not None, queue_name
+            grant(db, volunteer, queue, parse_rights(rights), "test")
         db.flush()
         token, row = sessions.start(db, dt.timedelta(hours=1))
         row.volunteer_id = volunteer.id

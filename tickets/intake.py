@@ -20,6 +20,7 @@ from tickets.models import Article, Attachment, Blob, RawMessage, State, Ticket
 from tickets.queues import ensure_queues, queue_by_name
 from tickets.routing import Decision, Detector, Policy, route
 from tickets.tickets import create_ticket, insert_ignoring_conflicts, record, ticket_by_number
+from tickets.workflow import resolve_merged
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def _ticket_for(
     system_id: str,
 ) -> Ticket:
     if existing is not None:
-        if State(existing.state).is_closed and existing.state != State.MERGED.value:
+        # A reply to a merged ticket belongs to the ticket it was merged into.
+        existing = resolve_merged(session, existing)
+        if State(existing.state).is_closed:
             existing.state = State.OPEN.value
             record(session, existing, "reopened", "system", by="customer reply")
         return existing

@@ -85,6 +85,10 @@ class Queue(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
     comment: Mapped[str] = mapped_column(String(500), default="")
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Sender address of answers ("" = the root queue's name at ``MAIL_DOMAIN``).
+    email_address: Mapped[str] = mapped_column(String(255), default="")
+    #: Appended to answers, or placed where a template says ``{queue_signature}``.
+    signature: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[Queue | None] = relationship(remote_side=[id])
@@ -122,10 +126,18 @@ class Ticket(Base):
     #: The routing rule that chose the first queue, so moves can be counted
     #: as corrections of that rule.
     route_rule: Mapped[str] = mapped_column(String(20), default="")
+    #: When a pending ticket is due (reminder, or auto close); None otherwise.
+    pending_until: Mapped[dt.datetime | None] = mapped_column(index=True)
+    #: The volunteer responsible; with ``locked``, nobody else answers it.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The ticket this one was merged into (state ``merged``).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     queue: Mapped[Queue] = relationship()
+    owner: Mapped[Volunteer | None] = relationship(foreign_keys=[owner_id])
     articles: Mapped[list[Article]] = relationship(back_populates="ticket", order_by="Article.id")
     page_links: Mapped[list[PageLink]] = relationship(
         back_populates="ticket", order_by="PageLink.id"
@@ -165,6 +177,15 @@ class Article(Base):
     #: The HTML part, already sanitised (no script, no remote content loaded).
     body_html: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
+    #: Outgoing mail only ("" for everything else): ``pending`` until the SMTP
+    #: server took it, then ``sent``; ``sending`` while a worker holds it;
+    #: ``failed`` once the attempts ran out.  ``raw`` keeps the message as built.
+    send_status: Mapped[str] = mapped_column(String(10), default="", index=True)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    send_error: Mapped[str] = mapped_column(Text, default="")
+    #: When the last attempt began (a ``sending`` row far older was cut off).
+    send_tried_at: Mapped[dt.datetime | None] = mapped_column()
+    sent_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="articles")
@@ -255,8 +276,25 @@ class Volunteer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(255), unique=True)
     wiki_sub: Mapped[str] = mapped_column(String(64), default="")
+    #: ``volunteer``, ``admin`` or ``head`` (see :mod:`tickets.access`).
+    role: Mapped[str] = mapped_column(String(20), default="volunteer")
+    #: Interface language chosen by the volunteer ("" = from the wiki or browser).
+    language: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class TicketLink(Base):
+    """Two tickets that belong together (a volunteer said so)."""
+
+    __tablename__ = "ticket_link"
+    __table_args__ = (UniqueConstraint("source_id", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class PageLink(Base):
@@ -295,3 +333,22 @@ class PageAction(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     link: Mapped[PageLink] = relationship(back_populates="actions")
+
+
+class AnswerTemplate(Base):
+    """A prepared answer with ``{variables}``, for one queue or (no queue) all of them."""
+
+    __tablename__ = "answer_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: None: offered in every queue; else in this queue and its subqueues.
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"), index=True)
+    #: Replaces the reply subject when set ("" keeps ``Re: <subject>``).
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(255), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    queue: Mapped[Queue | None] = relationship()

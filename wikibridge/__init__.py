@@ -23,15 +23,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         instance_path=str(default_instance_path()),
         template_folder=str(ROOT / "templates"),
     )
-    from wikibridge import db, jobs
-    from wikibridge.web import auth, errors, health, queues, security
+    from wikibridge import db, i18n, jobs
+    from wikibridge.web import (
+        admin,
+        answers,
+        auth,
+        errors,
+        health,
+        queues,
+        security,
+        ticket_actions,
+    )
 
     load_settings(app, test_config)
     db.init_app(app)
     jobs.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(queues.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(ticket_actions.bp)
+    app.register_blueprint(answers.bp)
     return app

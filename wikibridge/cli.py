@@ -32,6 +32,7 @@ cli = FlaskGroup(
 db_cli = AppGroup("db", help="Database schema and seed data.")
 demo_cli = AppGroup("demo", help="Demo data for trying the desk out.")
 config_cli = AppGroup("config", help="Inspect the settings.")
+volunteers_cli = AppGroup("volunteers", help="Volunteers, roles and per-queue access.")
 
 
 @db_cli.command("upgrade")
@@ -84,6 +85,83 @@ def config_show() -> None:
     click.echo(json.dumps(redacted(shown), indent=2, default=str, sort_keys=True))
 
 
+@volunteers_cli.command("list")
+def volunteers_list() -> None:
+    """Every volunteer with role and access."""
+    from sqlalchemy import select
+
+    from tickets.access import grants_of
+    from tickets.models import Volunteer
+    from wikibridge import db
+
+    session = db.session()
+    for volunteer in session.scalars(select(Volunteer).order_by(Volunteer.username)):
+        access = ", ".join(f"{g.queue.name}={g.rights}" for g in grants_of(session, volunteer))
+        click.echo(f"{volunteer.username}\t{volunteer.role}\t{access or '-'}")
+
+
+@volunteers_cli.command("role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["volunteer", "admin", "head"]))
+def volunteers_role(username: str, role: str) -> None:
+    """Make USERNAME a volunteer, an administrator or the head."""
+    from tickets.access import volunteer_named
+    from wikibridge import db
+    from wikibridge import sessions as login_sessions
+
+    session = db.session()
+    volunteer = volunteer_named(session, username)
+    volunteer.role = role
+    login_sessions.end_all_for(session, volunteer.id)
+    session.commit()
+    click.echo(f"{username} is now {role}")
+
+
+@volunteers_cli.command("grant")
+@click.argument("username")
+@click.argument("queue")
+@click.argument("rights", default="read,note,answer")
+def volunteers_grant(username: str, queue: str, rights: str) -> None:
+    """Give USERNAME RIGHTS (read,note,answer,move_into,own or all) on QUEUE and below."""
+    from tickets.access import grant, parse_rights, volunteer_named
+    from tickets.queues import queue_by_name
+    from wikibridge import db
+
+    session = db.session()
+    target = queue_by_name(session, queue)
+    if target is None:
+        raise click.ClickException(f"no queue {queue!r}")
+    try:
+        wanted = parse_rights(rights)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    row = grant(session, volunteer_named(session, username), target, wanted, "cli")
+    session.commit()
+    click.echo(f"{username}: {row.rights} on {queue}")
+
+
+@volunteers_cli.command("revoke")
+@click.argument("username")
+@click.argument("queue")
+def volunteers_revoke(username: str, queue: str) -> None:
+    """End USERNAME's access to QUEUE; their open sessions end at once."""
+    from tickets.access import revoke, volunteer_named
+    from tickets.queues import queue_by_name
+    from wikibridge import db
+    from wikibridge import sessions as login_sessions
+
+    session = db.session()
+    target = queue_by_name(session, queue)
+    if target is None:
+        raise click.ClickException(f"no queue {queue!r}")
+    volunteer = volunteer_named(session, username)
+    count = revoke(session, volunteer, target, "cli")
+    login_sessions.end_all_for(session, volunteer.id)
+    session.commit()
+    click.echo(f"{username}: {count} grant(s) on {queue} revoked; sessions ended")
+
+
+cli.add_command(volunteers_cli)
 cli.add_command(db_cli)
 cli.add_command(mail_cli)
 register_transports()

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 #: Keys whose values must never be printed or logged.
 SECRET_KEYS = frozenset(
-    {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "OAUTH_CONSUMER_SECRET", "BOT_PASSWORD"}
+    {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "OAUTH_CONSUMER_SECRET", "BOT_PASSWORD", "SMTP_PASSWORD"}
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -76,6 +76,20 @@ DEFAULTS: dict[str, Any] = {
     "IMAP_MAILBOXES": [],
     "IMAP_POLL_SECONDS": 60,
     "LMTP_MAX_BYTES": 50 * 1024 * 1024,
+    # Outgoing answers: stored first, then sent by a job that retries.
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_PORT": 25,
+    "SMTP_SECURITY": "none",  # none | starttls | ssl
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_TIMEOUT": 30,
+    "SMTP_MAX_ATTEMPTS": 5,
+    "SMTP_RETRY_SECONDS": 60,
+    "SMTP_RETRY_MAX_SECONDS": 600,
+    "MAIL_FROM_NAME": "Wikimedia VRT",
+    # Wiki user names that are the desk's head (bootstrap; the head then
+    # appoints administrators, who grant volunteers their queues).
+    "HEADS": [],
     "SESSION_LIFETIME_HOURS": 12,
     "TICKETS_PER_PAGE": 25,
     "SESSION_COOKIE_HTTPONLY": True,

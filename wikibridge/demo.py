@@ -9,6 +9,9 @@ from email.utils import format_datetime
 
 from flask import Flask
 
+from tickets.access import grant, grants_of, parse_rights, volunteer_named
+from tickets.queues import queue_by_name
+from wikibridge.db import new_session
 from wikibridge.mail.store import store_message
 
 _SAMPLES = [
@@ -48,6 +51,23 @@ def demo_messages(domain: str) -> Iterator[bytes]:
         yield msg.as_bytes()
 
 
+#: Sample volunteers of the sandbox wikis and the queues they work in.
+DEMO_GRANTS = {
+    "Carol Example": {"Permissions": "all", "Training": "all"},
+    "Bob": {"Info": "read,note,answer", "Training": "all"},
+}
+
+
 def load_demo(app: Flask) -> list[str]:
-    """Deliver the demo messages; return their ticket numbers."""
+    """Deliver the demo messages and grant the sample volunteers; return the ticket numbers."""
+    with new_session(app) as db:
+        for username, grants in DEMO_GRANTS.items():
+            volunteer = volunteer_named(db, username)
+            if grants_of(db, volunteer):
+                continue  # an administrator may have changed them since
+            for queue_name, rights in grants.items():
+                queue = queue_by_name(db, queue_name)
+                if queue is not None:
+                    grant(db, volunteer, queue, parse_rights(rights), "demo")
+        db.commit()
     return [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]

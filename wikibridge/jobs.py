@@ -61,6 +61,42 @@ def _run_imap_fetch() -> None:
         fetch_if_due(app)
 
 
+def _send_article(article_id: int) -> str:
+    from huey.exceptions import RetryTask
+
+    from wikibridge.mail.outgoing import SendDeferred, send_article
+
+    app = job_app()
+    with app.app_context():
+        try:
+            return send_article(app.extensions["db_sessionmaker"], app.config, article_id)
+        except SendDeferred as exc:
+            # The row counts the attempts and says when to stop, not huey.
+            raise RetryTask(str(exc), delay=exc.delay) from exc
+
+
+def _send_sweep() -> None:
+    from wikibridge.mail.outgoing import sweep
+
+    app = job_app()
+    with app.app_context():
+        jobs = jobs_of(app)
+        for article_id in sweep(app.extensions["db_sessionmaker"]):
+            jobs.send_article(article_id)
+
+
+def _followup_due() -> None:
+    from tickets.followup import due_reminders
+    from tickets.intake import begin_write
+    from wikibridge.db import new_session
+
+    app = job_app()
+    with app.app_context(), new_session(app) as session:
+        begin_write(session)
+        due_reminders(session)
+        session.commit()
+
+
 class Jobs:
     """The app's job queue and the tasks it knows."""
 
@@ -74,6 +110,17 @@ class Jobs:
         self.imap_fetch: Callable[..., Any] = huey.periodic_task(
             crontab(minute="*"), name="imap_fetch"
         )(_run_imap_fetch)
+        # Retries come from RetryTask with the delay the attempt count asks for.
+        self.send_article: Callable[..., Any] = huey.task(name="send_article")(_send_article)
+        # Enqueues answers a crash left pending (the send claims each row, so
+        # an answer enqueued twice is still sent once).
+        self.send_sweep: Callable[..., Any] = huey.periodic_task(
+            crontab(minute="*"), name="send_sweep"
+        )(_send_sweep)
+        # Pending tickets whose time has come go back to open (or get closed).
+        self.followup_due: Callable[..., Any] = huey.periodic_task(
+            crontab(minute="*"), name="followup_due"
+        )(_followup_due)
 
     def run_worker(self, app: Flask, threads: int = 2, stop: threading.Event | None = None) -> None:
         """Take jobs off the queue until ``stop`` is set (or forever)."""

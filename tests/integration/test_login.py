@@ -14,7 +14,9 @@ from sqlalchemy import select
 
 from tests.conftest import make_test_app
 from tests.helpers import new_ticket
+from tickets.access import ALL_RIGHTS, grant, volunteer_named
 from tickets.models import PageAction, PageLink, Volunteer
+from tickets.queues import queue_by_name
 from wikibridge.crypto import TokenBox
 from wikibridge.db import new_session
 from wikibridge.sandbox.appconfig import app_settings
@@ -26,7 +28,13 @@ pytestmark = pytest.mark.integration
 def desk(tmp_path: Path, database_url: str, provider: Any, version: str = "1") -> Flask:
     settings = app_settings(provider.sandbox, provider.url, provider.consumers, version)
     # The sandbox consumer takes callbacks under http://127.0.0.1:
-    return make_test_app(tmp_path, database_url, SERVER_NAME="127.0.0.1:5999", **settings)
+    app = make_test_app(tmp_path, database_url, SERVER_NAME="127.0.0.1:5999", **settings)
+    with new_session(app) as db:
+        queue = queue_by_name(db, "Permissions")
+        assert queue is not None
+        grant(db, volunteer_named(db, "Carol Example"), queue, ALL_RIGHTS, "test")
+        db.commit()
+    return app
 
 
 def password_of(provider: Any, username: str) -> str:
@@ -62,7 +70,7 @@ def test_login_stores_sealed_token(tmp_path, database_url, oauth_provider, versi
     assert response.status_code == 302 and response.headers["Location"] == "/queues"
     assert client.get("/queues").status_code == 200
     with new_session(app) as db:
-        volunteer = db.scalars(select(Volunteer)).one()
+        volunteer = db.scalars(select(Volunteer).where(Volunteer.last_login_at.is_not(None))).one()
         assert volunteer.username == "Carol Example"
         row = db.scalars(select(LoginSession).where(LoginSession.volunteer_id.is_not(None))).one()
         assert row.credentials is not None
@@ -78,7 +86,7 @@ def test_blocked_volunteer_refused(tmp_path, database_url, oauth_provider):
     assert "is blocked" in response.get_data(as_text=True)
     assert client.get("/queues").status_code == 302
     with new_session(app) as db:
-        assert db.scalars(select(Volunteer)).first() is None
+        assert db.scalars(select(Volunteer).where(Volunteer.username == "Mallory")).first() is None
 
 
 def test_oauth2_state_mismatch_refused(tmp_path, database_url, oauth_provider):

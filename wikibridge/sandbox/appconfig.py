@@ -58,6 +58,8 @@ def app_settings(
             for name, wiki in state.wikis.items()
         },
         "PYWIKIBOT_FAMILY_FILES": {OAUTH_FAMILY: str(family)},
+        # Alice runs the sandbox desk; `wikibridge demo load` grants the others.
+        "HEADS": ["Alice"],
     }
 
 

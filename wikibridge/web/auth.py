@@ -16,7 +16,6 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from oauth import (
@@ -28,7 +27,8 @@ from oauth import (
     oauth1_verifier,
 )
 from oauth.identity import Identity
-from tickets.models import Volunteer, utcnow
+from tickets.access import Role, volunteer_named
+from tickets.models import utcnow
 from wikibridge import db
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
@@ -153,12 +153,11 @@ def callback() -> Response | tuple[str, int]:
     except OAuthError as exc:
         log.info("login refused: %s", exc.detail or exc.message)
         return _refuse(exc.message, 403)
-    volunteer = dbs.scalars(
-        select(Volunteer).where(Volunteer.username == identity.username)
-    ).one_or_none()
-    if volunteer is None:
-        volunteer = Volunteer(username=identity.username, wiki_sub=str(identity.sub))
-        dbs.add(volunteer)
+    volunteer = volunteer_named(dbs, identity.username)
+    volunteer.wiki_sub = str(identity.sub)
+    if identity.username in app.config.get("HEADS", ()):
+        # Bootstrap: the head named in the settings runs the desk from the start.
+        volunteer.role = Role.HEAD.value
     volunteer.last_login_at = utcnow()
     dbs.flush()
     # A fresh session id after login, so a planted cookie gains nothing.

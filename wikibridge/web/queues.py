@@ -17,30 +17,21 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from tickets.access import Right
 from tickets.age import age_text
 from tickets.listing import open_counts, open_tickets, subtree_ids
-from tickets.models import History, PageAction, PageLink, Queue, Ticket, priority_label
+from tickets.models import History, PageAction, PageLink, Ticket, priority_label
 from tickets.moves import move_ticket
-from tickets.tickets import record, ticket_by_number
+from tickets.tickets import record
+from tickets.workflow import SETTABLE_STATES, linked_tickets
 from wikibridge import db
 from wikibridge.jobs import jobs_of
+from wikibridge.web.access import has_right, ticket_for, visible_queues
 from wikibridge.web.security import current_login, login_required
 from wikibridge.wiki.actions import TAG_PERMISSION
 from wikibridge.wiki.titles import TitleError, page_from_input
 
 bp = Blueprint("queues", __name__)
-
-
-def _visible_queues() -> list[Queue]:
-    """Queues this volunteer may see.  Per-queue grants come with the workspace."""
-    return list(db.session().scalars(select(Queue).where(Queue.valid).order_by(Queue.name)))
-
-
-def _ticket_or_404(number: str) -> Ticket:
-    ticket = ticket_by_number(db.session(), number)
-    if ticket is None or ticket.queue_id not in {q.id for q in _visible_queues()}:
-        abort(404)
-    return ticket
 
 
 def _username() -> str:
@@ -60,7 +51,7 @@ def index() -> Response:
 @login_required
 def queue_view(name: str | None = None) -> str:
     """The queue tree with open counts, and one page of the chosen queue's tickets."""
-    queues = _visible_queues()
+    queues = visible_queues()
     counts = open_counts(db.session())
     if name is None:
         ids = [q.id for q in queues]
@@ -91,7 +82,7 @@ def queue_view(name: str | None = None) -> str:
 @login_required
 def zoom(number: str) -> str:
     """Everything about one ticket."""
-    ticket = _ticket_or_404(number)
+    ticket = ticket_for(number)
     wikis: dict[str, Any] = current_app.config["WIKIS"]
     history = db.session().scalars(
         select(History).where(History.ticket_id == ticket.id).order_by(History.id)
@@ -100,7 +91,12 @@ def zoom(number: str) -> str:
         "zoom.html",
         ticket=ticket,
         ticket_history=list(history),
-        queues=_visible_queues(),
+        states=SETTABLE_STATES,
+        other_tickets=_customer_tickets(ticket),
+        linked=[
+            t for t in linked_tickets(db.session(), ticket) if has_right(t.queue_id, Right.READ)
+        ],
+        queues=visible_queues(),
         age=age_text(ticket.created_at),
         priority=priority_label(ticket.priority),
         wikis=wikis,
@@ -108,11 +104,24 @@ def zoom(number: str) -> str:
     )
 
 
+def _customer_tickets(ticket: Ticket) -> list[Ticket]:
+    """The same customer's other tickets, in the queues this volunteer may read."""
+    if not ticket.customer:
+        return []
+    rows = db.session().scalars(
+        select(Ticket)
+        .where(Ticket.customer == ticket.customer, Ticket.id != ticket.id)
+        .order_by(Ticket.created_at.desc())
+        .limit(20)
+    )
+    return [t for t in rows if has_right(t.queue_id, Right.READ)]
+
+
 @bp.post("/tickets/<number>/links")
 @login_required
 def add_link(number: str) -> Response:
     """Link a wiki page (by title or URL) to the ticket."""
-    ticket = _ticket_or_404(number)
+    ticket = ticket_for(number, Right.NOTE)
     wikis: dict[str, Any] = current_app.config["WIKIS"]
     wiki = request.form.get("wiki") or next(iter(wikis))
     if wiki not in wikis:
@@ -140,7 +149,7 @@ def add_link(number: str) -> Response:
 @login_required
 def tag_page(number: str, link_id: int) -> Response:
     """Queue a job that adds the permission template with this ticket's number."""
-    ticket = _ticket_or_404(number)
+    ticket = ticket_for(number, Right.ANSWER)
     session = db.session()
     link = session.get(PageLink, link_id)
     if link is None or link.ticket_id != ticket.id:
@@ -162,10 +171,10 @@ def tag_page(number: str, link_id: int) -> Response:
 @login_required
 def move(number: str) -> Response:
     """Move the ticket to another queue (a routing correction when it was misrouted)."""
-    ticket = _ticket_or_404(number)
-    target = next((q for q in _visible_queues() if q.name == request.form.get("queue")), None)
-    if target is None:
-        abort(400, description="Choose one of your queues.")
+    ticket = ticket_for(number, Right.OWN)
+    target = next((q for q in visible_queues() if q.name == request.form.get("queue")), None)
+    if target is None or not has_right(target.id, Right.MOVE_INTO):
+        abort(400, description="Choose one of the queues you may move tickets into.")
     if move_ticket(db.session(), ticket, target, _username()):
         db.session().commit()
         flash(f"Moved to {target.name}.", "info")
@@ -176,7 +185,7 @@ def move(number: str) -> Response:
 @login_required
 def actions_json(number: str) -> dict[str, Any]:
     """Progress of the ticket's page actions (polled by the zoom page)."""
-    ticket = _ticket_or_404(number)
+    ticket = ticket_for(number)
     actions = [a for link in ticket.page_links for a in link.actions]
     return {
         "actions": [

@@ -49,6 +49,17 @@ def current_login() -> LoginSession | None:
     return login
 
 
+def _is_admin() -> bool:
+    from tickets.access import is_admin
+    from tickets.models import Volunteer
+
+    login = current_login()
+    if login is None or login.volunteer_id is None:
+        return False
+    volunteer = db.session().get(Volunteer, login.volunteer_id)
+    return volunteer is not None and is_admin(volunteer)
+
+
 def login_required(view: F) -> F:
     """Send visitors who are not logged in to the login page."""
 
@@ -81,3 +92,4 @@ def init_app(app: Flask) -> None:
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_login"] = current_login
+    app.jinja_env.globals["is_admin"] = _is_admin

@@ -1,0 +1,160 @@
+"""Every route × every role × queues: nobody reaches a queue they were not granted.
+
+Each endpoint of the app is classified below by the right it needs; a new
+route that is not classified fails this test, so no route ships unchecked.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from tickets.access import volunteer_named
+from tickets.models import PageLink
+from tickets.tickets import ticket_by_number
+from wikibridge.db import new_session
+
+from .conftest import make_test_app
+from .helpers import log_in, new_ticket
+
+# endpoint -> (method, path template, right needed | "admin" | "head" | "public" | "login")
+ROUTES: dict[str, tuple[str, str, str]] = {
+    "static": ("GET", "/static/wikibridge.css", "public"),
+    "health.healthz": ("GET", "/healthz", "public"),
+    "auth.login_page": ("GET", "/login", "public"),
+    "auth.login_start": ("POST", "/login", "public"),
+    "auth.callback": ("GET", "/oauth-callback", "public"),
+    "auth.logout": ("POST", "/logout", "public"),
+    "queues.index": ("GET", "/", "public"),
+    "queues.queue_view": ("GET", "/queues/{queue}", "read"),
+    "queues.zoom": ("GET", "/tickets/{number}", "read"),
+    "queues.actions_json": ("GET", "/tickets/{number}/actions.json", "read"),
+    "queues.add_link": ("POST", "/tickets/{number}/links", "note"),
+    "queues.tag_page": ("POST", "/tickets/{number}/links/{link}/tag", "answer"),
+    "queues.move": ("POST", "/tickets/{number}/move", "own"),
+    "actions.take_ticket": ("POST", "/tickets/{number}/take", "own"),
+    "actions.release_ticket": ("POST", "/tickets/{number}/release", "own"),
+    "actions.change_state": ("POST", "/tickets/{number}/state", "own"),
+    "actions.change_priority": ("POST", "/tickets/{number}/priority", "own"),
+    "actions.merge_ticket": ("POST", "/tickets/{number}/merge", "own"),
+    "actions.link_ticket": ("POST", "/tickets/{number}/link", "note"),
+    "answers.compose": ("GET", "/tickets/{number}/answer", "answer"),
+    "answers.send": ("POST", "/tickets/{number}/answer", "answer"),
+    "answers.note_form": ("GET", "/tickets/{number}/note", "note"),
+    "answers.add_note": ("POST", "/tickets/{number}/note", "note"),
+    "answers.add_phone": ("POST", "/tickets/{number}/phone", "note"),
+    "answers.resend_article": ("POST", "/tickets/{number}/articles/{article}/resend", "answer"),
+    "admin.volunteers": ("GET", "/admin/volunteers", "admin"),
+    "admin.grant_access": ("POST", "/admin/volunteers/grant", "admin"),
+    "admin.revoke_access": ("POST", "/admin/volunteers/{vid}/revoke", "admin"),
+    "admin.set_role": ("POST", "/admin/volunteers/{vid}/role", "head"),
+}
+
+# Who: (username, role, grants)
+PEOPLE = {
+    "anonymous": None,
+    "reader": ("Rita", "volunteer", {"Info": "read"}),
+    "info-worker": ("Ivan", "volunteer", {"Info": "all"}),
+    "noter": ("Nina", "volunteer", {"Info": "read,note"}),
+    "admin": ("Ada", "admin", {}),
+    "head": ("Hugo", "head", {}),
+}
+
+FORBIDDEN = {401, 403, 404}
+
+
+def expected(person: str, need: str, queue: str) -> str:
+    """'login' (redirect to login), 'hidden' (404), 'forbidden' (403) or 'ok'."""
+    if need == "public":
+        return "ok"
+    if person == "anonymous":
+        return "login"
+    role = PEOPLE[person][1]  # type: ignore[index]
+    if need == "head":
+        return "ok" if role == "head" else "forbidden"
+    if need == "admin":
+        return "ok" if role in ("admin", "head") else "forbidden"
+    if role in ("admin", "head"):
+        return "ok"
+    grants = PEOPLE[person][2]  # type: ignore[index]
+    rights = grants.get(queue.split("::")[0])
+    if rights is None:
+        return "hidden"
+    if rights == "all" or need in rights.split(",") or need == "read":
+        return "ok"
+    return "forbidden"
+
+
+@pytest.fixture
+def app(tmp_path, database_url) -> Flask:
+    """Jobs are queued but not run: a permitted "Tag file" must not reach a real wiki."""
+    return make_test_app(tmp_path, database_url, JOBS_URL=f"sqlite:///{tmp_path}/jobs.sqlite3")
+
+
+def test_every_route_is_classified(app: Flask):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ROUTES), "classify new routes in ROUTES"
+
+
+@pytest.mark.parametrize("person", list(PEOPLE))
+def test_route_role_queue_matrix(app: Flask, person: str):
+    tickets = {
+        "Info": new_ticket(app, subject="Question", to="info@wikimedia.org", body="Hello, how?"),
+        "Permissions": new_ticket(app),
+    }
+    spare = {
+        "Info": new_ticket(app, subject="Other", to="info@wikimedia.org", body="Hello again?"),
+        "Permissions": new_ticket(app, subject="Other permission"),
+    }
+    links, articles = {}, {}
+    with new_session(app) as db:
+        target = volunteer_named(db, "Target")
+        for queue, number in tickets.items():
+            ticket = ticket_by_number(db, number)
+            assert ticket is not None
+            link = PageLink(ticket=ticket, wiki="commons", title="File:X.png")
+            db.add(link)
+            db.flush()
+            links[queue] = link.id
+            articles[queue] = ticket.articles[0].id
+        vid = target.id
+        db.commit()
+    client = app.test_client()
+    if PEOPLE[person] is not None:
+        username, role, grants = PEOPLE[person]  # type: ignore[misc]
+        log_in(app, client, username, role=role, grants=grants)
+    else:
+        client.get("/login")
+        with client.session_transaction() as s:
+            s["csrf"] = "test-csrf"
+    failures = []
+    for method, template, need in ROUTES.values():
+        if need == "public":
+            continue
+        for queue, number in tickets.items():
+            if "{" not in template and queue != "Info":
+                continue
+            path = template.format(
+                number=number, queue=queue, link=links[queue], vid=vid, article=articles[queue]
+            )
+            data = {
+                "csrf_token": "test-csrf",
+                "queue": queue,
+                "role": "volunteer",
+                "into": spare[queue],
+                "other": spare[queue],
+                "text": "A note.",
+                "body": "An answer.",
+            }
+            response = client.open(path, method=method, data=data if method == "POST" else None)
+            want = expected(person, need, queue)
+            got = response.status_code
+            ok = {
+                "login": got == 302 and "/login" in response.headers.get("Location", ""),
+                "hidden": got == 404,
+                "forbidden": got in (403, 404),
+                "ok": got not in FORBIDDEN,
+            }[want]
+            if not ok:
+                failures.append(f"{person} {method} {path}: want {want}, got {got}")
+    assert failures == []

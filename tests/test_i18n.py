@@ -1,0 +1,147 @@
+"""The interface in English and German: how the language is chosen, and the catalog."""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tickets.access import volunteer_named
+from wikibridge import ROOT, i18n
+from wikibridge.db import new_session
+
+from .helpers import log_in, new_ticket
+
+CATALOG_DIR = i18n.TRANSLATIONS / "de" / "LC_MESSAGES"
+#: The templates whose strings are marked; their German must be complete.
+MARKED_TEMPLATES = ["base.html", "login.html", "queue.html", "zoom.html", "error.html"]
+
+
+@pytest.fixture
+def i18n_client(app: Flask) -> FlaskClient:
+    """A client of the app with the translations installed (once ``create_app`` does it)."""
+    if "babel" not in app.extensions:
+        i18n.init_app(app)
+    return app.test_client()
+
+
+def _lang_cookie(response) -> str | None:
+    """The value of the ``lang`` cookie the response sets, if any."""
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == "lang":
+            return rest.split(";", 1)[0]
+    return None
+
+
+def test_english_by_default(i18n_client):
+    response = i18n_client.get("/login")
+    page = response.get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "Log in with your wiki account" in page
+    assert "Accept-Language" in response.headers["Vary"]
+    assert _lang_cookie(response) is None
+
+
+def test_german_by_query_parameter_is_remembered(i18n_client):
+    response = i18n_client.get("/login?lang=de")
+    page = response.get_data(as_text=True)
+    assert '<html lang="de">' in page
+    assert "Anmelden mit deinem Wikikonto" in page
+    assert "Log in with your wiki account" not in page
+    assert _lang_cookie(response) == "de"
+    # The cookie keeps the choice on the next page, without the parameter.
+    assert "Anmelden mit deinem Wikikonto" in i18n_client.get("/login").get_data(as_text=True)
+    # And a new choice replaces it.
+    response = i18n_client.get("/login?lang=en")
+    assert "Log in with your wiki account" in response.get_data(as_text=True)
+    assert _lang_cookie(response) == "en"
+
+
+def test_unknown_language_is_ignored(i18n_client):
+    response = i18n_client.get("/login?lang=xx")
+    assert '<html lang="en">' in response.get_data(as_text=True)
+    assert _lang_cookie(response) is None
+
+
+def test_german_by_accept_language(i18n_client):
+    headers = {"Accept-Language": "de-DE,de;q=0.9"}
+    page = i18n_client.get("/login", headers=headers).get_data(as_text=True)
+    assert '<html lang="de">' in page
+    assert "Anmelden mit deinem Wikikonto" in page
+    assert "Melde dich mit deinem Wikikonto an." in page
+    headers = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
+    page = i18n_client.get("/login", headers=headers).get_data(as_text=True)
+    assert "Log in with your wiki account" in page
+
+
+def test_volunteer_choice_wins(i18n_client, app):
+    log_in(app, i18n_client)
+    with new_session(app) as db:
+        volunteer_named(db, "Alice").language = "de"
+        db.commit()
+    page = i18n_client.get("/queues?lang=en", headers={"Accept-Language": "en"}).get_data(
+        as_text=True
+    )
+    assert '<html lang="de">' in page
+    assert "Alle meine Queues" in page
+    assert "Tickets: 0-0 von 0 - Seite:" in page
+    assert "Abmelden" in page
+
+
+def test_ticket_pages_in_german(i18n_client, app):
+    log_in(app, i18n_client)
+    number = new_ticket(app)
+    page = i18n_client.get("/queues?lang=de").get_data(as_text=True)
+    assert "Tickets: 1-1 von 1 - Seite:" in page
+    assert "<th>Priorität</th>" in page
+    zoom = i18n_client.get(f"/tickets/{number}").get_data(as_text=True)
+    for label in ["Von", "An", "Betreff", "Erstellt", "Status", "Priorität", "Queue", "Alter"]:
+        assert f"<dt>{label}</dt>" in zoom
+    assert "Seite verknüpfen" in zoom and "Noch keine Seiten verknüpft." in zoom
+
+
+def test_pagination_line_in_english_is_unchanged(i18n_client, app):
+    log_in(app, i18n_client)
+    new_ticket(app)
+    page = i18n_client.get("/queues").get_data(as_text=True)
+    assert '<p class="pagination">Tickets: 1-1 of 1 - Page:\n' in page
+
+
+def _catalog():
+    with (CATALOG_DIR / "messages.po").open("rb") as f:
+        return read_po(f)
+
+
+def test_german_catalog_is_complete():
+    catalog = _catalog()
+    messages = [m for m in catalog if m.id]
+    assert messages
+    assert [m.id for m in messages if not m.string] == []
+    assert [m.id for m in messages if m.fuzzy] == []
+    assert [m.id for m in catalog.obsolete.values()] == []
+
+
+def test_every_marked_template_string_is_in_the_catalog():
+    known = {m.id for m in _catalog() if m.id}
+    for name in MARKED_TEMPLATES:
+        for _lineno, message, _comments, _context in extract_from_file(
+            "jinja2", str(Path(ROOT) / "templates" / name)
+        ):
+            msgid = message if isinstance(message, str) else message[0]
+            assert msgid in known, f"{name}: {msgid!r} has no German translation"
+
+
+def test_compiled_catalog_matches_the_po_file():
+    """The committed .mo is what ``pybabel compile`` makes of the .po."""
+    with (CATALOG_DIR / "messages.mo").open("rb") as f:
+        compiled = gettext.GNUTranslations(f)
+    expected = {m.id: m.string for m in _catalog() if m.id and not m.fuzzy}
+    for msgid, string in expected.items():
+        assert compiled.gettext(msgid) == string, f"messages.mo is stale for {msgid!r}"
+    assert set(compiled._catalog) - {""} == set(expected)  # type: ignore[attr-defined]
