@@ -352,3 +352,18 @@ class AnswerTemplate(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     queue: Mapped[Queue | None] = relationship()
+
+
+class News(Base):
+    """An announcement of the volunteer administrators, shown on the login page."""
+
+    __tablename__ = "news"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: Unpublished news stays (nothing is deleted) but is no longer shown.
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
