@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -42,21 +43,70 @@ class TicketPage:
         return f"Tickets: {self.first}-{self.last} of {self.total} - Page:"
 
 
+@dataclass(frozen=True)
+class TicketFilter:
+    """What a ticket list shows: the defaults are Znuny's (open tickets, oldest first)."""
+
+    #: One state, or "open" for every state that is not closed.
+    state: str = "open"
+    owner_id: int | None = None
+    locked: bool | None = None
+    language: str | None = None
+    #: "age" (oldest first), "-age" (newest first), "priority" (highest first), "-priority".
+    sort: str = "age"
+
+
+SORTS = {
+    "age": (Ticket.created_at.asc(), Ticket.id.asc()),
+    "-age": (Ticket.created_at.desc(), Ticket.id.desc()),
+    "priority": (Ticket.priority.desc(), Ticket.created_at.asc(), Ticket.id.asc()),
+    "-priority": (Ticket.priority.asc(), Ticket.created_at.asc(), Ticket.id.asc()),
+}
+
+
 def open_tickets(
-    session: Session, queue_ids: list[int], page: int = 1, per_page: int = 25
+    session: Session,
+    queue_ids: list[int],
+    page: int = 1,
+    per_page: int = 25,
+    filters: TicketFilter | None = None,
 ) -> TicketPage:
-    """The open tickets of the given queues, oldest first."""
-    where = [Ticket.queue_id.in_(queue_ids), Ticket.state.not_in(CLOSED)]
+    """The tickets of the given queues that match ``filters``, a page at a time."""
+    f = filters or TicketFilter()
+    where: list[Any] = [Ticket.queue_id.in_(queue_ids)]
+    if f.state == "open":
+        where.append(Ticket.state.not_in(CLOSED))
+    elif f.state:
+        where.append(Ticket.state == f.state)
+    if f.owner_id is not None:
+        where.append(Ticket.owner_id == f.owner_id)
+    if f.locked is not None:
+        where.append(Ticket.locked.is_(f.locked))
+    if f.language:
+        where.append(Ticket.language == f.language)
     total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
     page = max(1, page)
     rows = session.scalars(
         select(Ticket)
         .where(*where)
-        .order_by(Ticket.created_at, Ticket.id)
+        .order_by(*SORTS.get(f.sort, SORTS["age"]))
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
     return TicketPage(list(rows), total, page, per_page)
+
+
+def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
+    """Page links to show: the first, the last, and a few around ``page``; None is a gap."""
+    wanted = {1, pages, *range(page - around, page + around + 1)}
+    shown: list[int | None] = []
+    previous = 0
+    for n in sorted(x for x in wanted if 1 <= x <= pages):
+        if previous and n - previous > 1:
+            shown.append(None)
+        shown.append(n)
+        previous = n
+    return shown
 
 
 def open_counts(session: Session) -> dict[int, int]:

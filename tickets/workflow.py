@@ -12,10 +12,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tickets.followup import PENDING_STATES, as_utc, change_state
 from tickets.models import State, Ticket, TicketLink, Volunteer, utcnow
 from tickets.tickets import record
 
-PENDING = (State.PENDING_REMINDER.value, State.PENDING_AUTO_CLOSE.value)
 SETTABLE_STATES = tuple(s.value for s in State if s is not State.MERGED)
 
 
@@ -56,31 +56,26 @@ def set_state(
     actor: str,
     pending_until: dt.datetime | None = None,
 ) -> None:
-    """Change the state; pending states need a due date in the future."""
+    """Change the state; pending states need a due date in the future.
+
+    A date sent along with a non-pending state is ignored (the form always
+    has the field).  Closing a ticket releases its lock.
+    """
     if state not in SETTABLE_STATES:
         raise WorkflowError(f"Unknown state {state!r}.")
-    if state in PENDING:
+    due = None
+    if state in PENDING_STATES:
         if pending_until is None:
             raise WorkflowError("A pending state needs a date.")
-        due = pending_until if pending_until.tzinfo else pending_until.replace(tzinfo=dt.UTC)
+        due = as_utc(pending_until)
         if due <= utcnow():
             raise WorkflowError("The pending date must be in the future.")
-        ticket.pending_until = due
-    else:
-        ticket.pending_until = None
-    old = ticket.state
-    ticket.state = state
+    try:
+        change_state(session, ticket, state, actor, due)
+    except ValueError as exc:
+        raise WorkflowError(str(exc)) from exc
     if State(state).is_closed:
         ticket.locked = False
-    record(
-        session,
-        ticket,
-        "state",
-        actor,
-        old=old,
-        new=state,
-        until=ticket.pending_until.isoformat() if ticket.pending_until else None,
-    )
 
 
 def set_priority(session: Session, ticket: Ticket, priority: int, actor: str) -> None:

@@ -22,10 +22,11 @@ from tickets.answers import (
 from tickets.followup import NEXT_STATES, PENDING_STATES, change_state
 from tickets.models import AnswerTemplate, Article, State, Ticket
 from tickets.tickets import record
+from tickets.workflow import locked_by_other
 from wikibridge import db
 from wikibridge.jobs import jobs_of
 from wikibridge.mail.outgoing import FAILED, PENDING, Draft, resend, store_answer
-from wikibridge.web.access import has_right, ticket_for
+from wikibridge.web.access import current_volunteer, has_right, ticket_for
 from wikibridge.web.security import current_login, login_required
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,10 @@ def _pending_until(state: str) -> dt.datetime | None:
 def send(number: str) -> Response:
     """Store the answer, commit, then queue its sending; optionally change the state."""
     ticket = ticket_for(number, Right.ANSWER)
+    if locked_by_other(ticket, current_volunteer()):
+        # The lock is what keeps two volunteers from answering the same mail.
+        owner = ticket.owner.username if ticket.owner else "another volunteer"
+        abort(409, description=f"{owner} has locked this ticket and is answering it.")
     to = request.form.get("to", "").strip()
     body = request.form.get("body", "")
     if not to or not body.strip():

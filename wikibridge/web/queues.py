@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import (
@@ -19,14 +20,29 @@ from werkzeug.wrappers import Response
 
 from tickets.access import Right
 from tickets.age import age_text
-from tickets.listing import open_counts, open_tickets, subtree_ids
+from tickets.listing import (
+    SORTS,
+    TicketFilter,
+    open_counts,
+    open_tickets,
+    page_numbers,
+    subtree_ids,
+)
 from tickets.models import History, PageAction, PageLink, Ticket, priority_label
 from tickets.moves import move_ticket
-from tickets.tickets import record
-from tickets.workflow import SETTABLE_STATES, linked_tickets
+from tickets.tickets import record, ticket_by_number
+from tickets.workflow import (
+    SETTABLE_STATES,
+    WorkflowError,
+    linked_tickets,
+    merge,
+    set_priority,
+    set_state,
+    take,
+)
 from wikibridge import db
 from wikibridge.jobs import jobs_of
-from wikibridge.web.access import has_right, ticket_for, visible_queues
+from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
 from wikibridge.web.security import current_login, login_required
 from wikibridge.wiki.actions import TAG_PERMISSION
 from wikibridge.wiki.titles import TitleError, page_from_input
@@ -46,6 +62,24 @@ def index() -> Response:
     return redirect(url_for("queues.queue_view"))
 
 
+def _filters() -> TicketFilter:
+    """The list's filters and order from the query string."""
+    args = request.args
+    locked = {"yes": True, "no": False}.get(args.get("locked", ""))
+    owner = None
+    if args.get("owner") == "me" or args.get("mine"):
+        owner = current_volunteer().id
+    if args.get("mine"):
+        locked = True
+    return TicketFilter(
+        state=args.get("state", "open"),
+        owner_id=owner,
+        locked=locked,
+        language=args.get("language") or None,
+        sort=args.get("sort", "age") if args.get("sort") in SORTS else "age",
+    )
+
+
 @bp.get("/queues")
 @bp.get("/queues/<path:name>")
 @login_required
@@ -61,21 +95,93 @@ def queue_view(name: str | None = None) -> str:
         if chosen is None:
             abort(404)
         ids = subtree_ids(queues, chosen)
+    filters = _filters()
     page = open_tickets(
         db.session(),
         ids,
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["TICKETS_PER_PAGE"],
+        filters=filters,
     )
+    mine = open_tickets(
+        db.session(),
+        [q.id for q in queues],
+        per_page=1,
+        filters=TicketFilter(owner_id=current_volunteer().id, locked=True),
+    ).total
     return render_template(
         "queue.html",
         queues=queues,
         counts=counts,
         chosen=chosen,
         page=page,
+        filters=filters,
+        page_numbers=page_numbers(page.page, page.pages),
+        # ?lang= chooses the interface language; it is not a list filter.
+        args={k: v for k, v in request.args.items() if k not in ("page", "lang")},
+        states=SETTABLE_STATES,
+        my_locked=mine,
         age_text=age_text,
         priority_label=priority_label,
     )
+
+
+BULK_ACTIONS = ("move", "state", "priority", "lock", "merge")
+
+
+@bp.post("/queues/bulk")
+@login_required
+def bulk() -> Response:
+    """Apply one action to the selected tickets; each ticket is checked on its own."""
+    action = request.form.get("action", "")
+    numbers = request.form.getlist("tickets")
+    if action not in BULK_ACTIONS or not numbers:
+        abort(400, description="Select tickets and an action.")
+    session = db.session()
+    done, refused = [], []
+    into = ticket_for(numbers[0], Right.OWN) if action == "merge" else None
+    for number in numbers[1:] if action == "merge" else numbers:
+        ticket = ticket_by_number(session, number)
+        if ticket is None or not has_right(ticket.queue_id, Right.OWN):
+            refused.append(number)
+            continue
+        try:
+            _bulk_one(action, ticket, into)
+        except WorkflowError:
+            refused.append(number)
+            continue
+        done.append(number)
+    session.commit()
+    flash(
+        f"{action}: {len(done)} done" + (f", {len(refused)} refused" if refused else ""),
+        "info" if not refused else "error",
+    )
+    return redirect(request.referrer or url_for("queues.queue_view"))
+
+
+def _bulk_one(action: str, ticket: Ticket, into: Ticket | None) -> None:
+    session = db.session()
+    me = current_volunteer()
+    form = request.form
+    if action == "move":
+        target = next((q for q in visible_queues() if q.name == form.get("queue")), None)
+        if target is None or not has_right(target.id, Right.MOVE_INTO):
+            raise WorkflowError("no such queue")
+        move_ticket(session, ticket, target, me.username)
+    elif action == "state":
+        until = None
+        if form.get("pending_until"):
+            try:
+                until = dt.datetime.fromisoformat(form["pending_until"])
+            except ValueError as exc:
+                raise WorkflowError("bad date") from exc
+        set_state(session, ticket, form.get("state", ""), me.username, until)
+    elif action == "priority":
+        set_priority(session, ticket, form.get("priority", 0, type=int), me.username)
+    elif action == "lock":
+        take(session, ticket, me)
+    elif action == "merge" and into is not None:
+        merge(session, ticket, into, me.username)
 
 
 @bp.get("/tickets/<number>")
