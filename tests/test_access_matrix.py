@@ -10,7 +10,8 @@ import pytest
 from flask import Flask
 
 from tickets.access import volunteer_named
-from tickets.models import PageLink
+from tickets.intake import store_blob
+from tickets.models import Attachment, PageLink
 from tickets.tickets import ticket_by_number
 from wikibridge.db import new_session
 
@@ -31,6 +32,9 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     # (tests/test_queue_view.py shows the refusals).
     "queues.bulk": ("POST", "/queues/bulk", "login"),
     "queues.zoom": ("GET", "/tickets/{number}", "read"),
+    "articles.raw_message": ("GET", "/tickets/{number}/articles/{article}/raw", "read"),
+    "articles.attachment": ("GET", "/tickets/{number}/attachments/{attachment}", "read"),
+    "articles.html_part": ("GET", "/tickets/{number}/articles/{article}/html", "read"),
     "queues.actions_json": ("GET", "/tickets/{number}/actions.json", "read"),
     "queues.add_link": ("POST", "/tickets/{number}/links", "note"),
     "queues.tag_page": ("POST", "/tickets/{number}/links/{link}/tag", "answer"),
@@ -111,7 +115,7 @@ def test_route_role_queue_matrix(app: Flask, person: str):
         "Info": new_ticket(app, subject="Other", to="info@wikimedia.org", body="Hello again?"),
         "Permissions": new_ticket(app, subject="Other permission"),
     }
-    links, articles = {}, {}
+    links, articles, attachments = {}, {}, {}
     with new_session(app) as db:
         target = volunteer_named(db, "Target")
         for queue, number in tickets.items():
@@ -121,7 +125,13 @@ def test_route_role_queue_matrix(app: Flask, person: str):
             db.add(link)
             db.flush()
             links[queue] = link.id
-            articles[queue] = ticket.articles[0].id
+            article = ticket.articles[0]
+            articles[queue] = article.id
+            article.body_html = "<p>Hello</p>"
+            att = Attachment(article=article, filename="a.png", size=1, sha256=store_blob(db, b"x"))
+            db.add(att)
+            db.flush()
+            attachments[queue] = att.id
         vid = target.id
         db.commit()
     client = app.test_client()
@@ -140,7 +150,12 @@ def test_route_role_queue_matrix(app: Flask, person: str):
             if "{" not in template and queue != "Info":
                 continue
             path = template.format(
-                number=number, queue=queue, link=links[queue], vid=vid, article=articles[queue]
+                number=number,
+                queue=queue,
+                link=links[queue],
+                vid=vid,
+                article=articles[queue],
+                attachment=attachments[queue],
             )
             data = {
                 "csrf_token": "test-csrf",

@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from wikibridge.web import (
         admin,
         answers,
+        articles,
         auth,
         errors,
         health,
@@ -47,4 +48,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(ticket_actions.bp)
     app.register_blueprint(answers.bp)
+    app.register_blueprint(articles.bp)
     return app

@@ -43,6 +43,7 @@ from tickets.workflow import (
 from wikibridge import db
 from wikibridge.jobs import jobs_of
 from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
+from wikibridge.web.articles import header_block
 from wikibridge.web.security import current_login, login_required
 from wikibridge.wiki.actions import TAG_PERMISSION
 from wikibridge.wiki.titles import TitleError, page_from_input
@@ -198,6 +199,7 @@ def zoom(number: str) -> str:
         ticket=ticket,
         ticket_history=list(history),
         states=SETTABLE_STATES,
+        header_block=header_block,
         other_tickets=_customer_tickets(ticket),
         linked=[
             t for t in linked_tickets(db.session(), ticket) if has_right(t.queue_id, Right.READ)
