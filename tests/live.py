@@ -69,6 +69,7 @@ def live_desk(
     *,
     oauth_version: str = "1",
     jobs_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveDesk]:
     """Start ``wikibridge run`` and ``wikibridge worker`` as separate processes."""
     settings = app_settings(
@@ -84,6 +85,7 @@ def live_desk(
         "WIKIBRIDGE_JOBS_URL": jobs_url or f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
         "WIKIBRIDGE_JOBS_NAME": f"test-{secrets.token_hex(4)}",
         "WIKIBRIDGE_WORKER_IN_PROCESS": "false",
+        **(extra_env or {}),
     }
     desk = LiveDesk(url=f"http://127.0.0.1:{port}", env=env)
     upgrade = desk.command("db", "upgrade")
