@@ -30,6 +30,8 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "queues.queue_view": ("GET", "/queues/{queue}", "read"),
     # Any volunteer may post a bulk action; each ticket is then checked on its own
     # (tests/test_queue_view.py shows the refusals).
+    # Search covers only the queues one may read (tests/test_search.py).
+    "search.search": ("GET", "/search?q=hello", "login"),
     "queues.bulk": ("POST", "/queues/bulk", "login"),
     "queues.zoom": ("GET", "/tickets/{number}", "read"),
     "articles.raw_message": ("GET", "/tickets/{number}/articles/{article}/raw", "read"),

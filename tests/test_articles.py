@@ -58,7 +58,9 @@ def test_headers_on_demand_and_sandboxed_html(client, app):
     log_in(app, client)
     article_id, _ = ids(app)
     zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
-    assert '<details class="headers">' in zoom and "header-shown-on-demand" in zoom
+    assert "header-shown-on-demand" not in zoom
+    zoom = client.get(f"/tickets/{number}?headers={article_id}").get_data(as_text=True)
+    assert '<pre class="headers">' in zoom and "header-shown-on-demand" in zoom
     assert "<iframe sandbox" in zoom
     html = client.get(f"/tickets/{number}/articles/{article_id}/html")
     page = html.get_data(as_text=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tickets.models import Queue, State, Ticket
 
@@ -92,6 +92,7 @@ def open_tickets(
         .order_by(*SORTS.get(f.sort, SORTS["age"]))
         .offset((page - 1) * per_page)
         .limit(per_page)
+        .options(selectinload(Ticket.queue))
     )
     return TicketPage(list(rows), total, page, per_page)
 

@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         errors,
         health,
         queues,
+        search,
         security,
         ticket_actions,
     )
@@ -49,4 +50,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ticket_actions.bp)
     app.register_blueprint(answers.bp)
     app.register_blueprint(articles.bp)
+    app.register_blueprint(search.bp)
     return app

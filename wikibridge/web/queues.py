@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from tickets.access import Right
@@ -28,7 +29,7 @@ from tickets.listing import (
     page_numbers,
     subtree_ids,
 )
-from tickets.models import History, PageAction, PageLink, Ticket, priority_label
+from tickets.models import Article, History, PageAction, PageLink, Ticket, priority_label
 from tickets.moves import move_ticket
 from tickets.tickets import record, ticket_by_number
 from tickets.workflow import (
@@ -190,6 +191,16 @@ def _bulk_one(action: str, ticket: Ticket, into: Ticket | None) -> None:
 def zoom(number: str) -> str:
     """Everything about one ticket."""
     ticket = ticket_for(number)
+    # One query per collection, not one per article: zooms of long tickets stay fast.
+    db.session().scalars(
+        select(Ticket)
+        .where(Ticket.id == ticket.id)
+        .options(
+            selectinload(Ticket.articles).selectinload(Article.attachments),
+            selectinload(Ticket.page_links).selectinload(PageLink.actions),
+            selectinload(Ticket.owner),
+        )
+    ).one()
     wikis: dict[str, Any] = current_app.config["WIKIS"]
     history = db.session().scalars(
         select(History).where(History.ticket_id == ticket.id).order_by(History.id)
@@ -200,6 +211,8 @@ def zoom(number: str) -> str:
         ticket_history=list(history),
         states=SETTABLE_STATES,
         header_block=header_block,
+        # Headers are parsed from the raw message only for the article asked for.
+        shown_headers=request.args.get("headers", type=int),
         other_tickets=_customer_tickets(ticket),
         linked=[
             t for t in linked_tickets(db.session(), ticket) if has_right(t.queue_id, Right.READ)

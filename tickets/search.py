@@ -1,0 +1,135 @@
+"""Finding tickets: by number, by sender, or by the words of their articles.
+
+The full-text index is made by migration 0007, not by the models: FTS5 tables
+kept by triggers on SQLite, GIN expression indexes on PostgreSQL.  The
+expressions below must stay exactly those of the indexes, or PostgreSQL scans
+every article instead.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, table, text, union
+from sqlalchemy.orm import Session, selectinload
+
+from tickets.listing import TicketPage
+from tickets.models import Article, Ticket
+
+#: Znuny's DateChecksum numbers have 16 digits (more once a day's counter grows).
+TICKET_NUMBER = re.compile(r"\d{16,}")
+#: Good enough to tell "search by sender" from words; not a validation.
+EMAIL_ADDRESS = re.compile(r"[^\s@<>\"]+@[^\s@<>\"]+")
+#: A word the FTS5 tokenizer keeps something of (letters or digits).
+_HAS_WORD = re.compile(r"\w")
+
+#: Same expressions as the indexes ix_article_fts and ix_ticket_fts_title.
+_PG_ARTICLE_MATCH = (
+    "to_tsvector('simple', article.subject || ' ' || article.body) "
+    "@@ plainto_tsquery('simple', :article_words)"
+)
+_PG_TITLE_MATCH = "to_tsvector('simple', ticket.title) @@ plainto_tsquery('simple', :title_words)"
+
+
+def fts5_query(words: str) -> str:
+    """Turn what a volunteer typed into an FTS5 query that cannot be malformed.
+
+    Each whitespace-separated word becomes a quoted phrase (inner ``"``
+    doubled), so ``OR``, ``NEAR``, ``-``, ``*``, ``:`` and parentheses are just
+    text; phrases side by side must all match.  Words with no letter or digit
+    are dropped (the tokenizer would make empty phrases of them).
+
+    :returns: the query, or ``""`` when nothing searchable is left.
+    """
+    parts = [w for w in words.split() if _HAS_WORD.search(w)]
+    return " ".join('"' + w.replace('"', '""') + '"' for w in parts)
+
+
+def search_tickets(
+    session: Session, query: str, queue_ids: list[int], page: int = 1, per_page: int = 25
+) -> TicketPage:
+    """The tickets matching ``query`` in the queues ``queue_ids``, newest first.
+
+    A ticket number (16 digits or more) finds that ticket; an e-mail address
+    finds tickets of that customer or with an article from it; anything else
+    is searched as words in the articles' subject and body and the ticket's
+    title (all words must occur).
+
+    :param queue_ids: the queues the searching volunteer may read; no others are looked at.
+    :param page: 1-based page number (smaller values mean the first page).
+    """
+    page = max(1, page)
+    query = query.strip()
+    matching = _matching_ids(session, query) if query and queue_ids else None
+    if matching is None:
+        return TicketPage([], 0, page, per_page)
+    where = [Ticket.queue_id.in_(queue_ids), matching]
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
+    rows = session.scalars(
+        select(Ticket)
+        .where(*where)
+        # The results table shows each ticket's queue: one query, not one per row.
+        .options(selectinload(Ticket.queue))
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return TicketPage(list(rows), total, page, per_page)
+
+
+def _matching_ids(session: Session, query: str) -> ColumnElement[bool] | None:
+    """A condition on :class:`Ticket` for ``query``; None when nothing can match."""
+    dialect = session.get_bind().dialect.name
+    if TICKET_NUMBER.fullmatch(query):
+        return Ticket.number == query
+    if EMAIL_ADDRESS.fullmatch(query):
+        return Ticket.id.in_(_by_address(query, dialect))
+    if dialect == "sqlite":
+        words = fts5_query(query)
+        if not words:
+            return None
+        return Ticket.id.in_(_sqlite_words(words))
+    if dialect == "postgresql":
+        return Ticket.id.in_(_postgresql_words(query))
+    raise NotImplementedError(f"no full-text search for {dialect}")
+
+
+def _by_address(address: str, dialect: str) -> Any:
+    """Tickets whose customer is ``address``, or with an article sent from it."""
+    # Both forms use the case-insensitive index ix_ticket_fts_customer.
+    customer = (
+        Ticket.customer.collate("NOCASE") == address
+        if dialect == "sqlite"
+        else func.lower(Ticket.customer) == address.lower()
+    )
+    return union(
+        # correlate(None): a FROM ticket of its own, not the outer query's row.
+        select(Ticket.id).where(customer).correlate(None),
+        select(Article.ticket_id).where(Article.from_addr.icontains(address, autoescape=True)),
+    )
+
+
+def _sqlite_words(words: str) -> Any:
+    """Ticket ids whose articles or title contain all ``words`` (an FTS5 query)."""
+    article_hits: Select[Any] = (
+        select(literal_column("rowid"))
+        .select_from(table("article_fts"))
+        .where(text("article_fts MATCH :article_words").bindparams(article_words=words))
+    )
+    title_hits: Select[Any] = (
+        select(literal_column("rowid"))
+        .select_from(table("ticket_fts"))
+        .where(text("ticket_fts MATCH :title_words").bindparams(title_words=words))
+    )
+    return union(select(Article.ticket_id).where(Article.id.in_(article_hits)), title_hits)
+
+
+def _postgresql_words(words: str) -> Any:
+    """Ticket ids whose articles or title contain all ``words``."""
+    return union(
+        select(Article.ticket_id).where(text(_PG_ARTICLE_MATCH).bindparams(article_words=words)),
+        select(Ticket.id)
+        .where(text(_PG_TITLE_MATCH).bindparams(title_words=words))
+        .correlate(None),
+    )
