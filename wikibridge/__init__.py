@@ -26,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from wikibridge import db, i18n, jobs
     from wikibridge.web import (
         admin,
+        admin_desk,
         answers,
         articles,
         auth,
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(queues.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_desk.bp)
     app.register_blueprint(ticket_actions.bp)
     app.register_blueprint(answers.bp)
     app.register_blueprint(articles.bp)

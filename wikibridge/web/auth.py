@@ -29,6 +29,7 @@ from oauth import (
 from oauth.identity import Identity
 from tickets.access import Role, volunteer_named
 from tickets.models import utcnow
+from tickets.news import latest_news
 from wikibridge import db
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
@@ -67,11 +68,16 @@ def _lifetime() -> dt.timedelta:
 @bp.get("/login")
 def login_page() -> str:
     """The login page."""
-    return render_template("login.html", next_url=request.args.get("next", ""), error=None)
+    return render_template(
+        "login.html",
+        next_url=request.args.get("next", ""),
+        error=None,
+        news=latest_news(db.session(), 5),
+    )
 
 
 def _refuse(message: str, status: int = 400) -> tuple[str, int]:
-    return render_template("login.html", next_url="", error=message), status
+    return render_template("login.html", next_url="", error=message, news=[]), status
 
 
 @bp.post("/login")
