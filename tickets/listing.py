@@ -47,8 +47,8 @@ class TicketPage:
 class TicketFilter:
     """What a ticket list shows: the defaults are Znuny's (open tickets, oldest first)."""
 
-    #: One state, or "open" for every state that is not closed.
-    state: str = "open"
+    #: One state, or "" for every state that is not closed (the working list).
+    state: str = ""
     owner_id: int | None = None
     locked: bool | None = None
     language: str | None = None
@@ -74,10 +74,10 @@ def open_tickets(
     """The tickets of the given queues that match ``filters``, a page at a time."""
     f = filters or TicketFilter()
     where: list[Any] = [Ticket.queue_id.in_(queue_ids)]
-    if f.state == "open":
-        where.append(Ticket.state.not_in(CLOSED))
-    elif f.state:
+    if f.state:
         where.append(Ticket.state == f.state)
+    else:
+        where.append(Ticket.state.not_in(CLOSED))
     if f.owner_id is not None:
         where.append(Ticket.owner_id == f.owner_id)
     if f.locked is not None:

@@ -17,6 +17,8 @@ from wikibridge.sandbox.oauth_provider_store import SandboxConsumers
 from wikibridge.sandbox.wikis import SandboxState
 
 OAUTH_FAMILY = "sandboxoauth"
+#: Who runs the sandbox desk; `wikibridge demo load` grants the others their queues.
+SANDBOX_HEADS = ("Alice",)
 
 
 def app_settings(
@@ -58,8 +60,7 @@ def app_settings(
             for name, wiki in state.wikis.items()
         },
         "PYWIKIBOT_FAMILY_FILES": {OAUTH_FAMILY: str(family)},
-        # Alice runs the sandbox desk; `wikibridge demo load` grants the others.
-        "HEADS": ["Alice"],
+        "HEADS": list(SANDBOX_HEADS),
     }
 
 

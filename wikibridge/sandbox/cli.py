@@ -188,10 +188,18 @@ def configure_command(state_dir: Path, oauth_version: str) -> None:
 @_dir_option
 def accounts_command(state_dir: Path) -> None:
     """Say which sample volunteer to log in as (sandbox-only passwords)."""
+    from wikibridge.demo import DEMO_GRANTS
+    from wikibridge.sandbox.appconfig import SANDBOX_HEADS
+
     state = wikis.load_state(state_dir)
     click.echo("Log in as a sample volunteer (sandbox-only passwords):")
     for volunteer in state.volunteers:
-        notes = ", ".join(volunteer.groups) + (
-            " — blocked: login refused" if volunteer.blocked else ""
-        )
-        click.echo(f"  {volunteer.username:14} password {volunteer.password}  {notes}".rstrip())
+        if volunteer.blocked:
+            desk = "blocked on the wiki: login refused"
+        elif volunteer.username in SANDBOX_HEADS:
+            desk = "the desk's head: every queue, administration"
+        elif volunteer.username in DEMO_GRANTS:
+            desk = "queues " + ", ".join(DEMO_GRANTS[volunteer.username])
+        else:
+            desk = "no queues yet"
+        click.echo(f"  {volunteer.username:14} password {volunteer.password}  {desk}")

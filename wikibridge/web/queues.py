@@ -74,7 +74,7 @@ def _filters() -> TicketFilter:
     if args.get("mine"):
         locked = True
     return TicketFilter(
-        state=args.get("state", "open"),
+        state=args.get("state", ""),
         owner_id=owner,
         locked=locked,
         language=args.get("language") or None,
