@@ -232,3 +232,33 @@ def test_protected_page_refusal_is_explained(tmp_path, database_url, oauth_provi
     assert "failed" in zoom
     text, _user = wiki_text_and_user(oauth_provider, title)
     assert "PermissionTicket" not in text
+
+
+def _set_wiki_language(provider: Any, username: str, language: str) -> None:
+    import mwclient
+
+    volunteer = next(v for v in provider.sandbox.volunteers if v.username == username)
+    meta = provider.sandbox.wikis["meta"]
+    site = mwclient.Site(meta.url.removeprefix("http://"), scheme="http", path="/")
+    # Preferences need a full login (bot passwords cannot edit them).
+    site.clientlogin(username=volunteer.username, password=volunteer.password)
+    site.post("options", change=f"language={language}", token=site.get_token("csrf"))
+
+
+def test_interface_language_follows_the_wiki_preference(tmp_path, database_url, oauth_provider):
+    app = desk(tmp_path, database_url, oauth_provider)
+    with new_session(app) as db:
+        queue = queue_by_name(db, "Info")
+        assert queue is not None
+        grant(db, volunteer_named(db, "Bob"), queue, ALL_RIGHTS, "test")
+        db.commit()
+    _set_wiki_language(oauth_provider, "Bob", "de")
+    try:
+        client = app.test_client()
+        assert log_in(client, oauth_provider, "Bob").status_code == 302
+        assert "Alle meine Queues" in client.get("/queues").get_data(as_text=True)
+    finally:
+        _set_wiki_language(oauth_provider, "Bob", "en")
+    other = app.test_client()
+    log_in(other, oauth_provider, "Carol Example")
+    assert "All my queues" in other.get("/queues").get_data(as_text=True)

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+import requests
 from flask import (
     Blueprint,
     Flask,
@@ -138,6 +139,42 @@ def _finish_handshake(app: Flask, handshake: dict[str, Any]) -> tuple[Identity, 
     return identity, {"version": "1", "key": access.key, "secret": access.secret}
 
 
+def wiki_language(app: Flask, creds: dict[str, Any]) -> str:
+    """The interface language the volunteer chose in their wiki preferences ("" if none).
+
+    Asked once at login (``meta=userinfo&uiprop=options``) with the new token;
+    a wiki that does not answer costs the volunteer nothing but this default.
+    """
+    api_url = app.config["OAUTH_INDEX_URL"].rsplit("/", 1)[0] + "/api.php"
+    params = {
+        "action": "query",
+        "meta": "userinfo|siteinfo",
+        "uiprop": "options",
+        "siprop": "general",
+        "format": "json",
+    }
+    auth: Any = None
+    headers = {"User-Agent": mediawiki1.DEFAULT_USER_AGENT}
+    if creds["version"] == "2":
+        headers["Authorization"] = f"Bearer {creds['access_token']}"
+    else:
+        auth = mediawiki1.api_auth(
+            _consumer1(app), mediawiki1.AccessToken(creds["key"], creds["secret"])
+        )
+    try:
+        answer = requests.get(api_url, params=params, auth=auth, headers=headers, timeout=10)
+        query = answer.json()["query"]
+        language = str(query["userinfo"].get("options", {}).get("language", ""))
+        site_default = str(query["general"]["lang"])
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return ""
+    # The wiki's own default says nothing about the volunteer: leave the
+    # choice to their browser then.
+    if language == site_default or language not in app.config.get("LANGUAGES", ("en", "de")):
+        return ""
+    return language
+
+
 @bp.get("/oauth-callback")
 def callback() -> Response | tuple[str, int]:
     """The wiki sends the browser back here after the volunteer allowed (or not)."""
@@ -165,6 +202,9 @@ def callback() -> Response | tuple[str, int]:
         # Bootstrap: the head named in the settings runs the desk from the start.
         volunteer.role = Role.HEAD.value
     volunteer.last_login_at = utcnow()
+    if not volunteer.language:
+        # Until the volunteer picks a language here, the wiki's preference holds.
+        volunteer.language = wiki_language(app, creds)
     dbs.flush()
     # A fresh session id after login, so a planted cookie gains nothing.
     token_value, row = login_sessions.start(dbs, _lifetime())
