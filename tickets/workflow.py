@@ -49,6 +49,19 @@ def release(session: Session, ticket: Ticket, volunteer: Volunteer, *, force: bo
     record(session, ticket, "unlocked", volunteer.username)
 
 
+def parse_pending(text: str) -> dt.datetime | None:
+    """The date of a pending state as a form sends it (``2026-12-01T09:30``); None if empty.
+
+    :raises WorkflowError: when it is not a date.
+    """
+    if not text.strip():
+        return None
+    try:
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise WorkflowError("The date is not valid.") from exc
+
+
 def set_state(
     session: Session,
     ticket: Ticket,

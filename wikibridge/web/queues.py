@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -37,6 +36,7 @@ from tickets.workflow import (
     WorkflowError,
     linked_tickets,
     merge,
+    parse_pending,
     set_priority,
     set_state,
     take,
@@ -171,12 +171,7 @@ def _bulk_one(action: str, ticket: Ticket, into: Ticket | None) -> None:
             raise WorkflowError("no such queue")
         move_ticket(session, ticket, target, me.username)
     elif action == "state":
-        until = None
-        if form.get("pending_until"):
-            try:
-                until = dt.datetime.fromisoformat(form["pending_until"])
-            except ValueError as exc:
-                raise WorkflowError("bad date") from exc
+        until = parse_pending(form.get("pending_until", ""))
         set_state(session, ticket, form.get("state", ""), me.username, until)
     elif action == "priority":
         set_priority(session, ticket, form.get("priority", 0, type=int), me.username)

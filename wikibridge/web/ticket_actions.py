@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
@@ -12,6 +10,7 @@ from tickets.workflow import (
     WorkflowError,
     link,
     merge,
+    parse_pending,
     release,
     set_priority,
     set_state,
@@ -69,13 +68,8 @@ def release_ticket(number: str) -> Response:
 def change_state(number: str) -> Response:
     """Set the state (pending states with a date)."""
     ticket = ticket_for(number, Right.OWN)
-    until = None
-    if request.form.get("pending_until"):
-        try:
-            until = dt.datetime.fromisoformat(request.form["pending_until"])
-        except ValueError:
-            return _refused(number, WorkflowError("The date is not valid."))
     try:
+        until = parse_pending(request.form.get("pending_until", ""))
         set_state(
             db.session(), ticket, request.form.get("state", ""), current_volunteer().username, until
         )
