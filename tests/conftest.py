@@ -85,6 +85,16 @@ def make_test_app(tmp_path: Path, database_url: str, **overrides: Any) -> Flask:
         "SECRET_KEY": "test-secret",
         "TOKEN_ENCRYPTION_KEY": "Ilu2hUrI6lYdTOaZuPT1ZpT-KvlwbHR7dlE0plOrsUA=",
         "SERVER_NAME": "wikibridge.test",
+        # Pages are read where nothing answers: no test reaches Wikimedia by accident.
+        "WIKIS": {
+            name: {
+                "family": name,
+                "code": name,
+                "api_url": "http://127.0.0.1:9/w/api.php",
+                "article_url": f"https://{name}.wikimedia.org/wiki/",
+            }
+            for name in ("commons", "meta")
+        },
     }
     settings.update(overrides)
     os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(tmp_path / "instance")

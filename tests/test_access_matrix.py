@@ -11,7 +11,7 @@ from flask import Flask
 
 from tickets.access import volunteer_named
 from tickets.intake import store_blob
-from tickets.models import Attachment, PageLink
+from tickets.models import Attachment, PageAction, PageLink, WikiBatch
 from tickets.tickets import ticket_by_number
 from wikibridge.db import new_session
 
@@ -37,9 +37,15 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "articles.raw_message": ("GET", "/tickets/{number}/articles/{article}/raw", "read"),
     "articles.attachment": ("GET", "/tickets/{number}/attachments/{attachment}", "read"),
     "articles.html_part": ("GET", "/tickets/{number}/articles/{article}/html", "read"),
-    "queues.actions_json": ("GET", "/tickets/{number}/actions.json", "read"),
-    "queues.add_link": ("POST", "/tickets/{number}/links", "note"),
-    "queues.tag_page": ("POST", "/tickets/{number}/links/{link}/tag", "answer"),
+    "pages.progress_json": ("GET", "/tickets/{number}/wiki/progress.json", "read"),
+    "pages.add_link": ("POST", "/tickets/{number}/links", "note"),
+    "pages.bulk_link": ("POST", "/tickets/{number}/links/bulk", "note"),
+    "pages.refresh_links": ("POST", "/tickets/{number}/links/refresh", "read"),
+    "pages.preview": ("POST", "/tickets/{number}/wiki/preview", "answer"),
+    "pages.start_batch": ("POST", "/tickets/{number}/wiki/batches", "answer"),
+    "pages.undo_batch": ("POST", "/tickets/{number}/wiki/batches/{batch}/undo", "answer"),
+    "pages.undo_action": ("POST", "/tickets/{number}/wiki/actions/{action}/undo", "answer"),
+    "pages.resume_batch": ("POST", "/tickets/{number}/wiki/batches/{batch}/resume", "answer"),
     "queues.move": ("POST", "/tickets/{number}/move", "own"),
     "actions.take_ticket": ("POST", "/tickets/{number}/take", "own"),
     "actions.release_ticket": ("POST", "/tickets/{number}/release", "own"),
@@ -124,6 +130,7 @@ def test_route_role_queue_matrix(app: Flask, person: str):
         "Permissions": new_ticket(app, subject="Other permission"),
     }
     links, articles, attachments = {}, {}, {}
+    batches, actions = {}, {}
     with new_session(app) as db:
         target = volunteer_named(db, "Target")
         for queue, number in tickets.items():
@@ -133,6 +140,13 @@ def test_route_role_queue_matrix(app: Flask, person: str):
             db.add(link)
             db.flush()
             links[queue] = link.id
+            batch = WikiBatch(ticket=ticket, wiki="commons", kind="confirm", requested_by="x")
+            action = PageAction(
+                link=link, batch=batch, kind="confirm", requested_by="x", status="done", revision=1
+            )
+            db.add_all([batch, action])
+            db.flush()
+            batches[queue], actions[queue] = batch.id, action.id
             article = ticket.articles[0]
             articles[queue] = article.id
             article.body_html = "<p>Hello</p>"
@@ -161,6 +175,8 @@ def test_route_role_queue_matrix(app: Flask, person: str):
                 number=number,
                 queue=queue,
                 link=links[queue],
+                batch=batches[queue],
+                action=actions[queue],
                 vid=vid,
                 article=articles[queue],
                 attachment=attachments[queue],
@@ -173,6 +189,8 @@ def test_route_role_queue_matrix(app: Flask, person: str):
                 "other": spare[queue],
                 "text": "A note.",
                 "body": "An answer.",
+                "link": str(links[queue]),
+                "page": "File:Y.png",
             }
             response = client.open(path, method=method, data=data if method == "POST" else None)
             want = expected(person, need, queue)

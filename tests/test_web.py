@@ -23,7 +23,7 @@ def test_pages_need_login(client, app):
         "/queues",
         "/queues/Info",
         f"/tickets/{number}",
-        f"/tickets/{number}/actions.json",
+        f"/tickets/{number}/wiki/progress.json",
     ]:
         response = client.get(path)
         assert response.status_code == 302

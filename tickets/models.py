@@ -334,6 +334,12 @@ class PageLink(Base):
     linked_by: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
+    #: How the link came: "typed", "suggested", "category", "uploads".
+    source: Mapped[str] = mapped_column(String(20), default="typed", server_default="typed")
+    #: What the page carried when last read (exists, tags, revision); None: not read yet.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checked_at: Mapped[dt.datetime | None]
+
     ticket: Mapped[Ticket] = relationship(back_populates="page_links")
     actions: Mapped[list[PageAction]] = relationship(
         back_populates="link", order_by="PageAction.id"
@@ -347,16 +353,57 @@ class PageAction(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     link_id: Mapped[int] = mapped_column(ForeignKey("page_link.id"), index=True)
+    #: The batch it belongs to (None only for actions older than batches).
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("wiki_batch.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default="queued")
     requested_by: Mapped[str] = mapped_column(String(255))
     login_session_id: Mapped[str | None] = mapped_column(String(64))
+    #: The revision the edit was based on, and the one it made.
+    base_revision: Mapped[int | None] = mapped_column(BigInteger)
     revision: Mapped[int | None] = mapped_column(BigInteger)
+    #: For an undo: the action whose edit it reverts.
+    undo_of_id: Mapped[int | None] = mapped_column(ForeignKey("page_action.id"))
     message: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     link: Mapped[PageLink] = relationship(back_populates="actions")
+    batch: Mapped[WikiBatch | None] = relationship(back_populates="actions")
+    undo_of: Mapped[PageAction | None] = relationship(remote_side="PageAction.id")
+
+
+class WikiBatch(Base):
+    """Page edits asked for together on one wiki: one job, one progress bar.
+
+    The batch holds a lease while a worker runs it, so a worker that died
+    mid-batch is noticed and another one resumes the pages still queued.
+    """
+
+    __tablename__ = "wiki_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    wiki: Mapped[str] = mapped_column(String(64))
+    #: "confirm" (permission verified), "pending" (received), "undo".
+    kind: Mapped[str] = mapped_column(String(40))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    login_session_id: Mapped[str | None] = mapped_column(String(64))
+    #: Edit as the configured bot account instead of the volunteer.
+    as_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Licence id to add with the permission ("" for none).
+    licence: Mapped[str] = mapped_column(String(40), default="")
+    #: queued, running, paused (waits for the volunteer to log in again), done.
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    lease_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    ticket: Mapped[Ticket] = relationship()
+    actions: Mapped[list[PageAction]] = relationship(
+        back_populates="batch", order_by="PageAction.id"
+    )
 
 
 class AnswerTemplate(Base):

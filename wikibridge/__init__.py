@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         auth,
         errors,
         health,
+        pages,
         queues,
         search,
         security,
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(queues.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_desk.bp)
     app.register_blueprint(ticket_actions.bp)

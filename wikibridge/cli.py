@@ -17,6 +17,7 @@ from flask.cli import AppGroup, FlaskGroup
 
 from wikibridge import create_app
 from wikibridge.mail.cli import mail_cli, register_transports
+from wikibridge.wiki.cli import wiki_cli
 
 
 def _make_app() -> Any:
@@ -167,6 +168,7 @@ cli.add_command(mail_cli)
 register_transports()
 cli.add_command(demo_cli)
 cli.add_command(config_cli)
+cli.add_command(wiki_cli)
 
 
 def _add_sandbox() -> None:

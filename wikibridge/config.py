@@ -68,6 +68,19 @@ DEFAULTS: dict[str, Any] = {
     "PYWIKIBOT_FAMILY_FILES": {},
     "PERMISSION_TEMPLATE": "PermissionTicket",
     "PERMISSION_TEMPLATE_ALIASES": ["VRT permission", "OTRS permission"],
+    # Marks a file whose permission arrived but is not verified yet.
+    "PENDING_TEMPLATE": "Permission pending",
+    # Removed when the permission is confirmed.
+    "NO_PERMISSION_TEMPLATES": ["No permission since"],
+    "RECEIVED_TEMPLATES": ["Permission received"],
+    # A bot account (bot password, "Name@suffix") for edits made on the desk's
+    # behalf; empty: every edit is made as the volunteer over OAuth.
+    "BOT_USERNAME": "",
+    "BOT_PASSWORD": "",
+    # How long a batch of wiki edits waits before trying a wiki that did not answer.
+    "WIKI_RETRY_SECONDS": 60,
+    # Seconds between two edits of one worker (pywikibot's put_throttle).
+    "WIKI_PUT_THROTTLE": 1,
     "OAUTH_SEND_CALLBACK": False,
     # Allow OAuth 2 over plain http (the local sandbox only; never in production).
     "OAUTH_ALLOW_HTTP": False,

@@ -45,12 +45,31 @@ def job_app() -> Flask:
     return _worker_app
 
 
-def _run_page_action(action_id: int) -> str:
-    from wikibridge.wiki.actions import run_page_action
+def _run_wiki_batch(batch_id: int) -> str:
+    from huey.exceptions import RetryTask
+
+    from wikibridge.wiki.batches import WikiUnavailable, run_batch
 
     app = job_app()
     with app.app_context():
-        return run_page_action(app, action_id)
+        try:
+            return run_batch(app, batch_id)
+        except WikiUnavailable as exc:
+            # The batch is back in the queue; the sweep below re-enqueues it
+            # too, should this retry be lost with its worker.
+            raise RetryTask(str(exc), delay=int(app.config.get("WIKI_RETRY_SECONDS", 60))) from exc
+
+
+def _wiki_sweep() -> None:
+    from wikibridge.db import new_session
+    from wikibridge.wiki.batches import stalled
+
+    app = job_app()
+    with app.app_context(), new_session(app) as session:
+        ids = stalled(session)
+    jobs = jobs_of(app)
+    for batch_id in ids:
+        jobs.wiki_batch(batch_id)
 
 
 def _run_imap_fetch() -> None:
@@ -102,9 +121,13 @@ class Jobs:
 
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
-        self.page_action: Callable[..., Any] = huey.task(
-            retries=3, retry_delay=15, name="page_action"
-        )(_run_page_action)
+        # Retries come from RetryTask while the wiki is away; a batch claimed
+        # twice runs once (its lease), so the sweep may enqueue freely.
+        self.wiki_batch: Callable[..., Any] = huey.task(name="wiki_batch")(_run_wiki_batch)
+        # Batches whose worker died (lease run out) or whose job was lost.
+        self.wiki_sweep: Callable[..., Any] = huey.periodic_task(
+            crontab(minute="*"), name="wiki_sweep"
+        )(_wiki_sweep)
         # Every minute; fetch_if_due polls only when IMAP_MAILBOXES is set and
         # IMAP_POLL_SECONDS have passed. Returns None: no result to keep.
         self.imap_fetch: Callable[..., Any] = huey.periodic_task(

@@ -2,7 +2,7 @@
 
 Mail in through ``wikibridge mail deliver``; a volunteer logs in over OAuth
 (the sandbox provider in front of real MediaWiki), finds the ticket, links a
-file page of the sandbox commons and presses "Tag file"; a separate worker
+file page of the sandbox commons and previews the change and saves it; a separate worker
 process edits the page as the volunteer through pywikibot; the wiki's own
 ``api.php`` shows the tag and the author.
 """
@@ -118,9 +118,12 @@ def test_mail_to_tagged_file(tmp_path, database_url, oauth_provider, page):
         assert article.locator(".subject").inner_text() == "Permission for my photo"
         assert "I release it under CC BY-SA 4.0" in article.locator(".body").inner_text()
 
-        page.fill("input[name=page]", title)
+        page.fill("textarea[name=page]", title)
         page.get_by_role("button", name="Link page").click()
-        page.get_by_role("button", name="Tag file").click()
+        page.get_by_role("checkbox", name=title).check()
+        page.get_by_role("button", name="Preview changes").click()
+        assert "+{{PermissionTicket|id=" + number + "}}" in page.locator("table.diff").inner_text()
+        page.get_by_role("button", name="Save 1 edit").click()
 
         status = page.locator(".action .status").first
         deadline = time.monotonic() + 60

@@ -123,7 +123,10 @@ def tag(app: Flask, client: Any, number: str, title: str) -> PageAction:
     with new_session(app) as db:
         link = db.scalars(select(PageLink).where(PageLink.title == title)).one()
         link_id = link.id
-    client.post(f"/tickets/{number}/links/{link_id}/tag", data={"csrf_token": csrf})
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": csrf, "link": str(link_id), "kind": "confirm"},
+    )
     with new_session(app) as db:
         action = db.scalars(select(PageAction).where(PageAction.link_id == link_id)).one()
         db.expunge(action)
@@ -227,7 +230,7 @@ def test_protected_page_refusal_is_explained(tmp_path, database_url, oauth_provi
     number = new_ticket(app)
     action = tag(app, client, number, title)
     assert action.status == "failed"
-    assert "refused" in action.message and "protect" in action.message.lower()
+    assert "the page is protected" in action.message
     zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
     assert "failed" in zoom
     text, _user = wiki_text_and_user(oauth_provider, title)

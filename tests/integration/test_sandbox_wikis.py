@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -18,6 +19,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from oauth import oauth1_verifier
+from oauth.mediawiki1 import api_auth, complete, initiate
+from tests.oauth_fixtures import OAuthProvider, callback_query
 from wikibridge.sandbox import seed, wikis
 from wikibridge.sandbox.cli import sandbox as sandbox_cli
 from wikibridge.sandbox.family import write_family_file
@@ -224,7 +228,7 @@ def test_bot_password_login(sandbox: SandboxState) -> None:
 
 def test_volunteers_groups_blocks_and_proxy_logins(sandbox: SandboxState) -> None:
     names = [volunteer.username for volunteer in sandbox.volunteers]
-    assert names == ["Alice", "Bob", "Carol Example", "Mallory"]
+    assert names == ["Alice", "Bob", "Carol Example", "Mallory", "Dana Uploader"]
     assert sandbox.volunteer("Alice").groups == ["vrt-permissions"]
     assert sandbox.volunteer("Carol Example").groups == ["vrt-permissions"]
     assert sandbox.volunteer("Bob").groups == []
@@ -381,3 +385,239 @@ def test_down_then_up_restarts(sandbox: SandboxState) -> None:
     api = Api(sandbox.commons)
     assert api.page_text("Template:PermissionTicket") is not None
     api.close()
+
+
+# --- faults on demand, content for bulk work ------------------------------------
+
+
+@pytest.fixture
+def switches(sandbox: SandboxState):
+    """The commons wiki, with every fault switch off again after the test."""
+    sandbox.commons.clear_switches()
+    yield sandbox.commons
+    sandbox.commons.clear_switches()
+
+
+def volunteer_api(sandbox: SandboxState, username: str) -> Api:
+    """An API session on commons as *username*, through their proxy bot password."""
+    volunteer = sandbox.volunteer(username)
+    api = Api(sandbox.commons)
+    login = api.login(volunteer.proxy_login_name, volunteer.proxy_botpassword)
+    assert login["result"] == "Success", login
+    return api
+
+
+def edit(api: Api, username: str, title: str, **params: str) -> dict[str, Any]:
+    return api.post(
+        action="edit",
+        title=title,
+        summary="test",
+        token=api.token("csrf"),
+        assertuser=username,
+        **params,
+    )
+
+
+def oauth1_signing(provider: OAuthProvider, username: str) -> Any:
+    """A requests auth that signs as *username* (a full OAuth 1.0a handshake)."""
+    volunteer = provider.sandbox.volunteer(username)
+    consumer = provider.oauth1_consumer("commons")
+    callback = "http://127.0.0.1:9/oauth/callback"
+    url, request_token = initiate(consumer, callback=callback)
+    location = provider.approve(url, volunteer.username, volunteer.password)
+    verifier = oauth1_verifier(request_token.key, callback_query(location))
+    return api_auth(consumer, complete(consumer, request_token, verifier))
+
+
+def maxlag_query(url: str, auth: Any = None) -> requests.Response:
+    return requests.get(
+        url,
+        params={"action": "query", "meta": "siteinfo", "format": "json", "maxlag": "5"},
+        auth=auth,
+        timeout=30,
+    )
+
+
+def test_simulated_lag_gives_the_real_maxlag_error(switches: SandboxWiki) -> None:
+    switches.simulate_lag(12, requests=2)
+    switch = switches.switches_dir / "maxlag"
+    # Requests without maxlag neither see the lag nor use up the count.
+    plain = requests.get(
+        switches.api_url,
+        params={"action": "query", "meta": "siteinfo", "format": "json"},
+        timeout=30,
+    )
+    assert "error" not in plain.json()
+    assert switch.read_text().split() == ["12", "2"]
+    for _ in range(2):
+        answer = maxlag_query(switches.api_url)
+        assert answer.json()["error"]["code"] == "maxlag"
+        assert answer.json()["error"]["lag"] == 12
+        assert answer.headers["MediaWiki-API-Error"] == "maxlag"
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.headers["X-Database-Lag"] == "12"
+    assert not switch.exists()
+    answer = maxlag_query(switches.api_url)
+    assert "error" not in answer.json()
+    assert "X-Database-Lag" not in answer.headers
+
+
+def test_provider_passes_maxlag_errors_on_unchanged(
+    switches: SandboxWiki, oauth_provider: OAuthProvider
+) -> None:
+    auth = oauth1_signing(oauth_provider, "Alice")
+    switches.simulate_lag(7, requests=3)
+    direct = maxlag_query(switches.api_url)
+    for proxied in (
+        maxlag_query(oauth_provider.api_url("commons"), auth),
+        maxlag_query(oauth_provider.api_url("commons")),  # anonymous
+    ):
+        assert proxied.status_code == direct.status_code
+        assert proxied.json() == direct.json()
+        assert proxied.json()["error"]["code"] == "maxlag"
+        for header in ("Retry-After", "X-Database-Lag", "MediaWiki-API-Error"):
+            assert proxied.headers[header] == direct.headers[header], header
+    assert not (switches.switches_dir / "maxlag").exists()
+
+
+def test_anonymous_get_through_the_provider_reads_anonymously(
+    sandbox: SandboxState, oauth_provider: OAuthProvider
+) -> None:
+    answer = requests.get(
+        oauth_provider.api_url("commons"),
+        params={
+            "action": "query",
+            "meta": "userinfo",
+            "list": "categorymembers",
+            "cmtitle": seed.MUSEUM_CATEGORY,
+            "format": "json",
+            "formatversion": "2",
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    assert "Set-Cookie" not in answer.headers
+    query = answer.json()["query"]
+    assert query["userinfo"]["anon"] is True
+    titles = {member["title"] for member in query["categorymembers"]}
+    assert {sample.title for sample in seed.MUSEUM_FILES} <= titles
+
+
+def test_rate_limit_switch(sandbox: SandboxState, switches: SandboxWiki) -> None:
+    bob = volunteer_api(sandbox, "Bob")
+    prefix = f"Rate limit test {uuid.uuid4().hex[:8]}"
+    # Only "user": bots and admins of concurrent test runs keep editing freely.
+    switches.rate_limit(2, 60, groups=("user",))
+    rights = bob.get(action="query", meta="userinfo", uiprop="rights")["query"]["userinfo"]
+    assert "noratelimit" not in rights["rights"]
+    results = [edit(bob, "Bob", f"{prefix} {n}", text="quick") for n in range(3)]
+    assert [r.get("edit", {}).get("result") for r in results[:2]] == ["Success", "Success"]
+    assert results[2]["error"]["code"] == "ratelimited", results[2]
+    cache = switches.db_dir / "wikicache.sqlite"
+    with sqlite3.connect(cache) as db:
+        counted = db.execute(
+            "SELECT COUNT(*) FROM objectcache WHERE keyname LIKE '%limiter%'"
+        ).fetchone()[0]
+    assert counted > 0
+    switches.clear_switches()
+    with sqlite3.connect(cache) as db:
+        left = db.execute(
+            "SELECT COUNT(*) FROM objectcache WHERE keyname LIKE '%limiter%'"
+        ).fetchone()[0]
+    assert left == 0
+    assert edit(bob, "Bob", f"{prefix} 3", text="again")["edit"]["result"] == "Success"
+    bob.close()
+
+
+def test_permission_filter_refuses_non_vrt_users(sandbox: SandboxState) -> None:
+    title = f"File:Filter test {uuid.uuid4().hex[:8]}.png"
+    bot = Api(sandbox.commons)
+    bot.login(sandbox.bot.login_name, sandbox.bot.botpassword)
+    assert edit(bot, "WikibridgeBot", title, text="A test page.\n")["edit"]["result"] == "Success"
+    bob = volunteer_api(sandbox, "Bob")
+    for tag in (
+        "{{PermissionTicket|id=2026112510000017}}",
+        "{{ vrt_permission |id=2026112510000017}}",
+        "{{OTRS Permission}}",
+        "{{Template:permissionticket|id=2026112510000017}}",
+    ):
+        refused = edit(bob, "Bob", title, appendtext="\n" + tag)
+        assert refused["error"]["code"] == "abusefilter-disallowed", (tag, refused)
+        assert seed.PERMISSION_FILTER_DESCRIPTION in refused["error"]["info"]
+        assert refused["error"]["abusefilter"]["description"] == (
+            seed.PERMISSION_FILTER_DESCRIPTION
+        )
+    # Other edits by Bob, and the template's name in prose, are fine.
+    ok = edit(bob, "Bob", title, appendtext="\nThe PermissionTicket template is missing.")
+    assert ok["edit"]["result"] == "Success"
+    alice = volunteer_api(sandbox, "Alice")
+    tagged = edit(alice, "Alice", title, appendtext="\n{{PermissionTicket|id=2026112510000017}}")
+    assert tagged["edit"]["result"] == "Success", tagged
+    # Editing a page that already has the tag is not adding one.
+    ok = edit(bob, "Bob", title, appendtext="\n[[Category:Tests]]")
+    assert ok["edit"]["result"] == "Success", ok
+    tagged = edit(
+        bot, "WikibridgeBot", title, appendtext="\n{{VRT permission|id=2016060210016939}}"
+    )
+    assert tagged["edit"]["result"] == "Success", tagged
+    for api in (bot, bob, alice):
+        api.close()
+
+
+def test_abuse_filters_are_seeded_once(sandbox: SandboxState) -> None:
+    database = sandbox.commons.db_dir / "commons.sqlite"
+    first = seed.install_abuse_filters(database)
+    assert seed.install_abuse_filters(database) == first
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT af_id, af_actions, af_enabled FROM abuse_filter WHERE af_public_comments = ?",
+            (seed.PERMISSION_FILTER_DESCRIPTION,),
+        ).fetchall()
+    assert rows == [(first[0], "disallow", 1)]
+
+
+def test_museum_category_and_uploader(sandbox: SandboxState, commons: Api) -> None:
+    titles = {sample.title for sample in seed.MUSEUM_FILES}
+    assert len(titles) == 3
+    members = commons.get(
+        action="query", list="categorymembers", cmtitle=seed.MUSEUM_CATEGORY, cmlimit="max"
+    )["query"]["categorymembers"]
+    assert titles <= {member["title"] for member in members}
+    assert commons.page_text(seed.MUSEUM_CATEGORY) is not None
+    images = commons.get(action="query", list="allimages", aiuser=seed.UPLOADER, aisort="timestamp")
+    assert titles <= {image["title"] for image in images["query"]["allimages"]}
+    uploads = commons.get(
+        action="query", list="logevents", letype="upload", leuser=seed.UPLOADER, lelimit="max"
+    )["query"]["logevents"]
+    assert titles <= {event["title"] for event in uploads}
+    dana = sandbox.volunteer(seed.UPLOADER)
+    assert dana.groups == [] and not dana.blocked
+    for sample in seed.MUSEUM_FILES:
+        assert commons.page_text(sample.title) == sample.description().rstrip()
+    result = CliRunner().invoke(sandbox_cli, ["accounts", "--dir", str(sandbox.dir)])
+    assert result.exit_code == 0, result.output
+    assert "Dana Uploader" in result.stdout and dana.password in result.stdout
+
+
+def test_upload_many_is_quick_and_idempotent(sandbox: SandboxState, commons: Api) -> None:
+    prefix = f"Many test {uuid.uuid4().hex[:8]}"
+    category = f"Category:Bulk files {prefix}"
+    with seed.AdminSession(sandbox.commons.api_url) as admin:
+        admin.login(sandbox.admin.username, sandbox.admin.password)
+        titles = seed.upload_many(admin, prefix, 6)
+        assert titles == [f"File:{prefix} {n:04d}.png" for n in range(1, 7)]
+        members = commons.get(action="query", list="categorymembers", cmtitle=category)
+        assert {m["title"] for m in members["query"]["categorymembers"]} == set(titles)
+        text = commons.page_text(titles[0])
+        assert text is not None and "{{No permission since|day=25" in text
+        infos = commons.get(
+            action="query", prop="imageinfo", iiprop="sha1|timestamp", titles="|".join(titles)
+        )["query"]["pages"]
+        assert len({page["imageinfo"][0]["sha1"] for page in infos}) == 6
+        # Again: nothing uploaded anew; a changed text is put on every page.
+        assert seed.upload_many(admin, prefix, 6, text="Changed.") == titles
+        again = commons.get(
+            action="query", prop="imageinfo", iiprop="sha1|timestamp", titles="|".join(titles)
+        )["query"]["pages"]
+        assert again == infos
+        assert all(commons.page_text(title) == "Changed." for title in titles)

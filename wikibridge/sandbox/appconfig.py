@@ -17,6 +17,8 @@ from wikibridge.sandbox.oauth_provider_store import SandboxConsumers
 from wikibridge.sandbox.wikis import SandboxState
 
 OAUTH_FAMILY = "sandboxoauth"
+#: The bot logs in with its bot password straight at the wikis, not through the provider.
+DIRECT_FAMILY = "sandboxdirect"
 #: Who runs the sandbox desk; `wikibridge demo load` grants the others their queues.
 SANDBOX_HEADS = ("Alice",)
 
@@ -33,6 +35,11 @@ def app_settings(
         state.dir / "families" / f"{OAUTH_FAMILY}_family.py",
         OAUTH_FAMILY,
         {name: (netloc, f"/{name}") for name in state.wikis},
+    )
+    direct = write_family_file(
+        state.dir / "families" / f"{DIRECT_FAMILY}_family.py",
+        DIRECT_FAMILY,
+        {name: (urlsplit(wiki.url).netloc, "") for name, wiki in state.wikis.items()},
     )
     if oauth_version == "2":
         key, secret = consumers.oauth2_client_id, consumers.oauth2_client_secret
@@ -56,10 +63,14 @@ def app_settings(
                 "api_url": f"{provider_url}/{name}/api.php",
                 "article_url": f"{wiki.url}/wiki/",
                 "direct_api_url": wiki.api_url,
+                "bot_family": DIRECT_FAMILY,
+                "bot_api_url": wiki.api_url,
             }
             for name, wiki in state.wikis.items()
         },
-        "PYWIKIBOT_FAMILY_FILES": {OAUTH_FAMILY: str(family)},
+        "PYWIKIBOT_FAMILY_FILES": {OAUTH_FAMILY: str(family), DIRECT_FAMILY: str(direct)},
+        "BOT_USERNAME": state.bot.login_name,
+        "BOT_PASSWORD": state.bot.botpassword,
         "HEADS": list(SANDBOX_HEADS),
     }
 

@@ -29,7 +29,13 @@ _TIMEOUT = 60.0
 _USER_AGENT = "wikibridge-sandbox-oauth-provider/0.1"
 # Headers of the wiki's answer that mean something to an API client; cookies
 # never go back, or a client could use the provider's session without OAuth.
-_RESPONSE_HEADERS = ("Content-Type", "Retry-After", "MediaWiki-API-Error", "Cache-Control")
+_RESPONSE_HEADERS = (
+    "Content-Type",
+    "Retry-After",
+    "X-Database-Lag",
+    "MediaWiki-API-Error",
+    "Cache-Control",
+)
 
 
 class ProxyError(Exception):

@@ -9,11 +9,16 @@ uploaded through the API, which sets each description page exactly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import sqlite3
 import struct
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -21,16 +26,25 @@ import requests
 from tickets.numbers import format_number
 
 __all__ = [
+    "ABUSE_FILTERS",
     "COMMONS_PAGES",
     "META_PAGES",
+    "MUSEUM_CATEGORY",
+    "MUSEUM_FILES",
+    "PERMISSION_FILTER_DESCRIPTION",
     "SAMPLE_FILES",
     "TEMPLATES",
+    "UPLOADER",
     "AdminSession",
     "SampleFile",
     "SeedError",
+    "bulk_description",
+    "install_abuse_filters",
     "jpeg_bytes",
+    "labelled_png",
     "png_bytes",
     "ticket_number",
+    "upload_many",
 ]
 
 
@@ -104,7 +118,18 @@ Onboarding a new volunteer adds a line here.
 * [[User:Carol Example|Carol Example]]
 """
 
-COMMONS_PAGES: dict[str, str] = dict(TEMPLATES)
+#: The sample user who uploaded :data:`MUSEUM_FILES` (a sandbox volunteer).
+UPLOADER = "Dana Uploader"
+#: A category of several files, for linking files to a ticket in bulk.
+MUSEUM_CATEGORY = "Category:Photos from the Example Museum"
+
+COMMONS_PAGES: dict[str, str] = {
+    **TEMPLATES,
+    MUSEUM_CATEGORY: (
+        "Photos donated by the Example Museum; the museum's permission statement "
+        "is expected at the VRT.\n"
+    ),
+}
 META_PAGES: dict[str, str] = {**TEMPLATES, "VRT/Volunteers": _VOLUNTEERS_PAGE}
 
 
@@ -125,6 +150,18 @@ def png_bytes(rgb: tuple[int, int, int], size: int = 16) -> bytes:
         + _crc_chunk(b"IDAT", zlib.compress(b"".join(rows)))
         + _crc_chunk(b"IEND", b"")
     )
+
+
+def labelled_png(label: str, size: int = 8) -> bytes:
+    """A tiny PNG unique to *label* (in a ``tEXt`` chunk), coloured after it.
+
+    MediaWiki warns about byte-identical uploads; the label keeps files apart.
+    """
+    digest = hashlib.sha256(label.encode()).digest()
+    plain = png_bytes((digest[0], digest[1], digest[2]), size)
+    end = plain.rindex(b"IEND") - 4  # the IEND chunk starts with its length
+    text = _crc_chunk(b"tEXt", b"Title\0" + label.encode("utf-8"))
+    return plain[:end] + text + plain[end:]
 
 
 class _BitWriter:
@@ -210,6 +247,7 @@ class SampleFile:
     tag: str | None
     tag_wikitext: str
     render: Callable[[], bytes]
+    categories: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -223,6 +261,8 @@ class SampleFile:
         )
         if self.tag_wikitext:
             text += f"\n== {{{{int:license-header}}}} ==\n{self.tag_wikitext}\n"
+        if self.categories:
+            text += "\n" + "".join(f"[[{category}]]\n" for category in self.categories)
         return text
 
 
@@ -275,6 +315,102 @@ SAMPLE_FILES: tuple[SampleFile, ...] = (
 )
 
 
+_MUSEUM_TAG = "{{No permission since|day=24|month=November|year=2026}}"
+
+#: Uploaded by :data:`UPLOADER`, all in :data:`MUSEUM_CATEGORY`, none permitted yet.
+MUSEUM_FILES: tuple[SampleFile, ...] = (
+    SampleFile(
+        "Example Museum entrance hall.jpg",
+        "no-permission",
+        _MUSEUM_TAG,
+        lambda: jpeg_bytes((150, 110, 70)),
+        (MUSEUM_CATEGORY,),
+    ),
+    SampleFile(
+        "Example Museum bronze statue.jpg",
+        "no-permission",
+        _MUSEUM_TAG,
+        lambda: jpeg_bytes((110, 80, 30)),
+        (MUSEUM_CATEGORY,),
+    ),
+    SampleFile(
+        "Example Museum floor plan.png",
+        "no-permission",
+        _MUSEUM_TAG,
+        lambda: png_bytes((30, 60, 90)),
+        (MUSEUM_CATEGORY,),
+    ),
+)
+
+#: The public description of the permission-template filter (also the API's info).
+PERMISSION_FILTER_DESCRIPTION = "Only VRT volunteers may add permission tickets"
+_PERMISSION_TEMPLATE_RE = (
+    # No backslashes: AbuseFilter string literals have escapes of their own.
+    "(?i)[{][{][ _]*(template[ _]*:[ _]*)?"
+    "(permission[ _]*ticket|vrt[ _]+permission|otrs[ _]+permission)[ _]*[|}]"
+)
+#: Abuse filters of the sandbox Commons: public description -> (rule, actions).
+#: Like Commons, only ``vrt-permissions`` members may add the permission
+#: template; bots (the wikibridge bot) and admins (seeding) are exempt.
+ABUSE_FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    PERMISSION_FILTER_DESCRIPTION: (
+        'action == "edit"\n'
+        '& !("vrt-permissions" in user_groups)\n'
+        '& !("bot" in user_groups)\n'
+        '& !("sysop" in user_groups)\n'
+        f'& rcount("{_PERMISSION_TEMPLATE_RE}", added_lines)'
+        f' > rcount("{_PERMISSION_TEMPLATE_RE}", removed_lines)',
+        ("disallow",),
+    ),
+}
+
+
+def install_abuse_filters(database: Path, author: str = "Admin") -> list[int]:
+    """Create or update :data:`ABUSE_FILTERS` in a wiki's SQLite database; their ids.
+
+    MediaWiki 1.39's AbuseFilter has no API to create filters, so they go
+    straight into ``abuse_filter`` and ``abuse_filter_action`` (found again by
+    their public description: running this twice changes nothing).
+    """
+    ids = []
+    with contextlib.closing(sqlite3.connect(database, timeout=60)) as db, db:
+        row = db.execute("SELECT user_id FROM user WHERE user_name = ?", (author,)).fetchone()
+        user_id = int(row[0]) if row else 0
+        timestamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S")
+        for description, (rule, actions) in ABUSE_FILTERS.items():
+            found = db.execute(
+                "SELECT af_id FROM abuse_filter WHERE af_public_comments = ? ORDER BY af_id",
+                (description,),
+            ).fetchone()
+            values = (rule, user_id, author, timestamp, ",".join(actions), description)
+            if found is None:
+                cursor = db.execute(
+                    "INSERT INTO abuse_filter (af_pattern, af_user, af_user_text, af_timestamp,"
+                    " af_actions, af_public_comments, af_comments, af_enabled, af_hidden,"
+                    " af_deleted, af_global, af_group)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'Seeded by the wikibridge sandbox', 1, 0, 0, 0,"
+                    " 'default')",
+                    values,
+                )
+                filter_id = int(cursor.lastrowid or 0)
+            else:
+                filter_id = int(found[0])
+                db.execute(
+                    "UPDATE abuse_filter SET af_pattern = ?, af_user = ?, af_user_text = ?,"
+                    " af_timestamp = ?, af_actions = ?, af_enabled = 1, af_deleted = 0"
+                    " WHERE af_public_comments = ? AND af_id = ?",
+                    (*values, filter_id),
+                )
+            db.execute("DELETE FROM abuse_filter_action WHERE afa_filter = ?", (filter_id,))
+            db.executemany(
+                "INSERT INTO abuse_filter_action (afa_filter, afa_consequence, afa_parameters)"
+                " VALUES (?, ?, '')",
+                [(filter_id, action) for action in actions],
+            )
+            ids.append(filter_id)
+    return ids
+
+
 class AdminSession:
     """A logged-in API session for seeding what no maintenance script does.
 
@@ -318,6 +454,13 @@ class AdminSession:
                 f"{self.api_url} {params.get('action')}: {error.get('code')}: {error.get('info')}"
             )
         return body
+
+    def clone(self) -> AdminSession:
+        """Another HTTP session logged in as the same user (for parallel requests)."""
+        other = AdminSession(self.api_url, self.timeout)
+        other.http.cookies.update(self.http.cookies)
+        other._csrf = self._csrf
+        return other
 
     def login(self, username: str, password: str) -> None:
         """Log in with the main account password (``action=clientlogin``)."""
@@ -385,3 +528,96 @@ class AdminSession:
             self.edit(sample.title, sample.description(), summary=comment)
             return
         raise SeedError(f"upload of {sample.filename} to {self.api_url}: {result}")
+
+
+def bulk_description(
+    category: str, day: int = 25, month: str = "November", year: int = 2026
+) -> str:
+    """A file description missing permission, in *category* (``Category:...``)."""
+    return (
+        "== {{int:filedesc}} ==\nBulk test file of the wikibridge sandbox.\n\n"
+        "== {{int:license-header}} ==\n"
+        f"{{{{No permission since|day={day}|month={month}|year={year}}}}}\n\n"
+        f"[[{category}]]\n"
+    )
+
+
+def upload_many(
+    session: AdminSession,
+    prefix: str,
+    count: int,
+    text: str | None = None,
+    *,
+    workers: int = 4,
+) -> list[str]:
+    """Make sure ``File:{prefix} 0001.png`` … exist, *count* small distinct PNGs.
+
+    Missing files are uploaded (``ignorewarnings``) in parallel; existing ones
+    are left as they are, only their description page is reset to *text*.
+
+    :param session: logged in as a user who may upload (e.g. the admin)
+    :param prefix: start of every file name, e.g. ``"Bench 3f2a"``
+    :param text: the description page; default :func:`bulk_description` in
+        ``Category:Bulk files {prefix}``
+    :param workers: parallel HTTP sessions (the wiki's server has 4 workers)
+    :return: the ``File:`` titles, in order
+    """
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    text = text if text is not None else bulk_description(f"Category:Bulk files {prefix}")
+    names = [f"{prefix} {number:04d}.png" for number in range(1, count + 1)]
+    session.csrf_token()
+    current: dict[str, str | None] = {}
+    for start in range(0, len(names), 50):
+        chunk = [f"File:{name}" for name in names[start : start + 50]]
+        pages = session.call(
+            "POST",
+            action="query",
+            prop="revisions",
+            rvprop="content",
+            rvslots="main",
+            titles="|".join(chunk),
+        )["query"]["pages"]
+        for page in pages:
+            if page.get("missing") or "revisions" not in page:
+                continue
+            current[page["title"]] = page["revisions"][0]["slots"]["main"]["content"]
+
+    def do(worker: AdminSession, name: str) -> None:
+        title = f"File:{name}"
+        if title in current:
+            if (current[title] or "").rstrip() != text.rstrip():
+                worker.edit(title, text, summary="Reset bulk test file")
+            return
+        result = worker.call(
+            "POST",
+            files={"file": (name, labelled_png(f"{prefix}/{name}"))},
+            action="upload",
+            filename=name,
+            text=text,
+            comment="Bulk test file of the wikibridge sandbox",
+            ignorewarnings="1",
+            token=worker.csrf_token(),
+        )["upload"]
+        if result.get("result") != "Success":
+            raise SeedError(f"upload of {name} to {worker.api_url}: {result}")
+
+    def upload_share(worker: AdminSession, share: list[str]) -> None:
+        for name in share:
+            do(worker, name)
+
+    sessions = [session] + [session.clone() for _ in range(max(1, workers) - 1)]
+    try:
+        with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+            # One session per thread: a requests.Session is not shared across threads.
+            shares = [names[index :: len(sessions)] for index in range(len(sessions))]
+            futures = [
+                pool.submit(upload_share, worker, share)
+                for worker, share in zip(sessions, shares, strict=True)
+            ]
+            for future in futures:
+                future.result()
+    finally:
+        for extra in sessions[1:]:
+            extra.close()
+    return [f"File:{name}" for name in names]

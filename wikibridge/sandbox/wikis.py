@@ -24,14 +24,16 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +45,7 @@ from wikibridge.sandbox.family import write_family_file
 __all__ = [
     "BOT_APP_ID",
     "PROXY_APP_ID",
+    "RATE_LIMITED_GROUPS",
     "Account",
     "BotAccount",
     "SandboxError",
@@ -104,9 +107,15 @@ _VOLUNTEERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("Bob", (), False),
     ("Carol Example", ("vrt-permissions",), False),
     ("Mallory", (), True),
+    # Uploaded the Example Museum photos (seed.MUSEUM_FILES): a user to list by.
+    (seed.UPLOADER, (), False),
 )
 _MARKER = ".wikibridge-sandbox"
 _READY = "ready"
+_SWITCHES = "switches"
+# Groups that lose ``noratelimit`` while the ratelimit switch is on: the sandbox
+# grants it to ``user``, MediaWiki to ``bot`` and ``sysop``.
+RATE_LIMITED_GROUPS = ("user", "bot", "sysop")
 _SERVER_START_TIMEOUT = 60.0
 _SCRIPT_TIMEOUT = 900.0
 
@@ -145,6 +154,64 @@ class SandboxWiki:
     def pid_file(self) -> Path:
         """Process id of the wiki's web server while it runs."""
         return self.dir / "server.pid"
+
+    @property
+    def switches_dir(self) -> Path:
+        """Files here turn faults on; the generated settings read them per request."""
+        return self.dir / _SWITCHES
+
+    def simulate_lag(self, seconds: float, requests: int = 1) -> None:
+        """Report *seconds* of replication lag to the next *requests* maxlag API requests.
+
+        Only API requests carrying ``maxlag`` count (and see the lag); with
+        ``maxlag`` below *seconds* they get MediaWiki's own ``maxlag`` error,
+        with ``Retry-After`` and ``X-Database-Lag``. The switch file
+        ``switches/maxlag`` ("LAG COUNT") goes away when the count is used up.
+        """
+        if seconds < 0 or requests < 1:
+            raise ValueError("lag needs seconds >= 0 and requests >= 1")
+        self._write_switch("maxlag", f"{seconds:g} {int(requests)}")
+
+    def rate_limit(
+        self, edits: int, seconds: int, groups: Sequence[str] = RATE_LIMITED_GROUPS
+    ) -> None:
+        """Allow each user *edits* edits per *seconds*; more answer ``ratelimited``.
+
+        *groups* lose ``noratelimit`` meanwhile (by default everyone, bots and
+        admins too). Counters of earlier limits are reset. The switch file
+        ``switches/ratelimit`` ("EDITS SECONDS GROUP,...") stays until
+        :meth:`clear_switches`.
+        """
+        if edits < 1 or seconds < 1:
+            raise ValueError("a rate limit needs edits >= 1 and seconds >= 1")
+        if not groups or not all(re.fullmatch(r"[a-z0-9_-]+", group) for group in groups):
+            raise ValueError(f"bad group names {groups!r}")
+        self.reset_rate_limit_counters()
+        self._write_switch("ratelimit", f"{int(edits)} {int(seconds)} {','.join(groups)}")
+
+    def clear_switches(self) -> None:
+        """Turn every fault switch off (lag, rate limits) and forget rate counters."""
+        directory = self.switches_dir
+        if directory.is_dir():
+            for path in directory.iterdir():
+                if not path.name.startswith("."):
+                    path.unlink(missing_ok=True)
+        self.reset_rate_limit_counters()
+
+    def reset_rate_limit_counters(self) -> None:
+        """Forget what the rate limiter counted (kept in the SQLite object cache)."""
+        cache = self.db_dir / "wikicache.sqlite"
+        if not cache.is_file():
+            return
+        with contextlib.closing(sqlite3.connect(cache, timeout=30)) as db, db:
+            db.execute("DELETE FROM objectcache WHERE keyname LIKE '%limiter%'")
+
+    def _write_switch(self, name: str, content: str) -> None:
+        self.switches_dir.mkdir(exist_ok=True)
+        path = self.switches_dir / name
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.write_text(content + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
     @classmethod
     def at(cls, state_dir: Path, name: str, port: int) -> SandboxWiki:
@@ -421,6 +488,8 @@ def _fingerprint(state: SandboxState) -> str:
         json.dumps(seed.COMMONS_PAGES, sort_keys=True),
         json.dumps(seed.META_PAGES, sort_keys=True),
         *(sample.description() for sample in seed.SAMPLE_FILES),
+        *(sample.description() for sample in seed.MUSEUM_FILES),
+        json.dumps(seed.ABUSE_FILTERS, sort_keys=True),
     ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
@@ -435,12 +504,30 @@ def _write_state(state: SandboxState) -> None:
     os.replace(tmp, path)
 
 
-def _new_state(state_dir: Path, ports: dict[str, int]) -> SandboxState:
-    def password() -> str:
-        return secrets.token_urlsafe(18)
+def _password() -> str:
+    return secrets.token_urlsafe(18)
 
-    def botpassword() -> str:
-        return "".join(secrets.choice(_BOTPASSWORD_ALPHABET) for _ in range(32))
+
+def _botpassword() -> str:
+    return "".join(secrets.choice(_BOTPASSWORD_ALPHABET) for _ in range(32))
+
+
+def _with_new_volunteers(volunteers: list[Volunteer]) -> list[Volunteer]:
+    """*volunteers* of a saved state plus sample users added to the code since."""
+    known = {volunteer.username for volunteer in volunteers}
+    return [
+        *volunteers,
+        *(
+            Volunteer(name, _password(), list(groups), blocked, _botpassword())
+            for name, groups, blocked in _VOLUNTEERS
+            if name not in known
+        ),
+    ]
+
+
+def _new_state(state_dir: Path, ports: dict[str, int]) -> SandboxState:
+    password = _password
+    botpassword = _botpassword
 
     return SandboxState(
         dir=state_dir,
@@ -479,7 +566,11 @@ def _prepare_state(state_dir: Path, ports: dict[str, int]) -> SandboxState:
                 _stop_server(wiki.pid_file)
             wikis[name] = wiki
         state = replace(
-            state, dir=state_dir, wikis=wikis, files=[sample.title for sample in seed.SAMPLE_FILES]
+            state,
+            dir=state_dir,
+            wikis=wikis,
+            files=[sample.title for sample in seed.SAMPLE_FILES],
+            volunteers=_with_new_volunteers(state.volunteers),
         )
     else:
         state = _new_state(state_dir, ports)
@@ -644,6 +735,18 @@ def _build_wiki(state: SandboxState, wiki: SandboxWiki) -> None:
             _digest([s.description() for s in seed.SAMPLE_FILES]),
             lambda: _upload_files(state, wiki),
         )
+        _step(
+            wiki,
+            "museum",
+            _digest([s.description() for s in seed.MUSEUM_FILES]),
+            lambda: _upload_museum_files(state, wiki),
+        )
+        _step(
+            wiki,
+            "abusefilters",
+            _digest(seed.ABUSE_FILTERS),
+            lambda: seed.install_abuse_filters(wiki.db_dir / f"{wiki.name}.sqlite"),
+        )
     # Edits queue jobs (links, caches) that web requests would run one at a time;
     # run them now so pages render with the current templates.
     _php(wiki, "runJobs.php", "--quiet")
@@ -722,10 +825,68 @@ def _php_string(value: str | Path) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+_SWITCHES_PHP = r"""
+// --- fault switches: files in switches/ that tests write (SandboxWiki methods) ---
+$wikibridgeSwitches = __DIR__ . '/switches';
+
+// switches/maxlag "LAG COUNT": the next COUNT API requests with a maxlag
+// parameter see LAG seconds of lag (a single SQLite database never lags).
+$wgHooks['ApiMaxLagInfo'][] = static function ( &$lagInfo ) use ( $wikibridgeSwitches ) {
+	$file = $wikibridgeSwitches . '/maxlag';
+	if ( !is_file( $file ) ) {
+		return;
+	}
+	$handle = @fopen( $file, 'r+' );
+	if ( $handle === false ) {
+		return;
+	}
+	flock( $handle, LOCK_EX );
+	// Another request may have used up the count and removed it while we waited.
+	if ( fstat( $handle )['nlink'] > 0 ) {
+		$parts = preg_split( '/\s+/', trim( (string)stream_get_contents( $handle ) ) );
+		$lag = (float)( $parts[0] ?? 0 );
+		$count = (int)( $parts[1] ?? 0 );
+		if ( $count > 0 && $lag > $lagInfo['lag'] ) {
+			$lagInfo = [ 'host' => 'sandbox-replica', 'lag' => $lag, 'type' => 'db' ];
+		}
+		if ( --$count > 0 ) {
+			ftruncate( $handle, 0 );
+			rewind( $handle );
+			fwrite( $handle, "$lag $count\n" );
+		} else {
+			unlink( $file );
+		}
+	}
+	flock( $handle, LOCK_UN );
+	fclose( $handle );
+};
+
+// switches/ratelimit "EDITS SECONDS GROUP,...": those groups lose noratelimit and
+// every user may edit EDITS times per SECONDS; counters live in the SQLite
+// object cache (CACHE_DB), checked only while the switch is on.
+if ( is_file( $wikibridgeSwitches . '/ratelimit' ) ) {
+	$wikibridgeLimit = preg_split(
+		'/\s+/', trim( (string)@file_get_contents( $wikibridgeSwitches . '/ratelimit' ) )
+	);
+	if ( count( $wikibridgeLimit ) >= 2 ) {
+		$wikibridgeGroups = isset( $wikibridgeLimit[2] )
+			? explode( ',', $wikibridgeLimit[2] ) : [ 'user', 'bot', 'sysop' ];
+		foreach ( $wikibridgeGroups as $wikibridgeGroup ) {
+			$wgGroupPermissions[$wikibridgeGroup]['noratelimit'] = false;
+		}
+		$wgRateLimits['edit']['user'] = [ (int)$wikibridgeLimit[0], (int)$wikibridgeLimit[1] ];
+		$wgRateLimits['edit']['newbie'] = $wgRateLimits['edit']['user'];
+		$wgStatsCacheType = CACHE_DB;
+	}
+}
+"""
+
+
 def _settings_php(wiki: SandboxWiki) -> str:
     """The generated part of the wiki's settings (rewritten by every slow up())."""
     extensions = "\n".join(f"wfLoadExtension( {_php_string(e)} );" for e in EXTENSIONS)
-    return f"""<?php
+    return (
+        f"""<?php
 // Generated by wikibridge.sandbox.wikis on `up`; put your own settings in Extra.php.
 $wgServer = {_php_string(wiki.url)};
 $wgCanonicalServer = $wgServer;
@@ -756,7 +917,10 @@ $wgRemoveGroups['sysop'][] = 'vrt-permissions';
 // $wgGroupPermissions['user']['noratelimit'] = false; $wgRateLimits['edit']['user'] = [ 3, 60 ];
 $wgGroupPermissions['user']['noratelimit'] = true;
 $wgPasswordAttemptThrottle = [];
+
 """
+        + _SWITCHES_PHP
+    )
 
 
 def _php_binary() -> str:
@@ -809,6 +973,15 @@ def _create_accounts(state: SandboxState, wiki: SandboxWiki) -> None:
 def _bot_password(
     wiki: SandboxWiki, username: str, app_id: str, password: str, grants: list[str]
 ) -> None:
+    # createAndPromote --force sets the main password again, which invalidates
+    # the user's bot passwords ("must be reset"): make this one afresh.
+    database = wiki.db_dir / f"{wiki.name}.sqlite"
+    with contextlib.closing(sqlite3.connect(database, timeout=60)) as db, db:
+        db.execute(
+            "DELETE FROM bot_passwords WHERE bp_app_id = ? AND bp_user ="
+            " (SELECT user_id FROM user WHERE user_name = ?)",
+            (app_id, username),
+        )
     try:
         _php(
             wiki,
@@ -833,6 +1006,15 @@ def _upload_files(state: SandboxState, wiki: SandboxWiki) -> None:
         api.login(state.admin.username, state.admin.password)
         for sample in seed.SAMPLE_FILES:
             api.upload(sample, comment="Sample file of the wikibridge sandbox")
+
+
+def _upload_museum_files(state: SandboxState, wiki: SandboxWiki) -> None:
+    """The Example Museum photos, uploaded by their own user (listable by uploader)."""
+    uploader = state.volunteer(seed.UPLOADER)
+    with seed.AdminSession(wiki.api_url) as api:
+        api.login(uploader.username, uploader.password)
+        for sample in seed.MUSEUM_FILES:
+            api.upload(sample, comment="Photo from the Example Museum")
 
 
 def _seed_pages(state: SandboxState, wiki: SandboxWiki, pages: dict[str, str]) -> None:

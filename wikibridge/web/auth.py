@@ -34,7 +34,9 @@ from tickets.news import latest_news
 from wikibridge import db
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
+from wikibridge.jobs import jobs_of
 from wikibridge.web.security import current_login
+from wikibridge.wiki.batches import resume_paused
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -212,7 +214,11 @@ def callback() -> Response | tuple[str, int]:
     row.username = identity.username
     row.oauth_version = creds["version"]
     row.credentials = _box().seal(creds)
+    # Edits that waited for this volunteer to log in again go on now.
+    resumed = resume_paused(dbs, identity.username, row.id)
     dbs.commit()
+    for batch_id in resumed:
+        jobs_of(app).wiki_batch(batch_id)
     session.clear()
     session["sid"] = token_value
     return redirect(_safe_next(handshake.get("next")))

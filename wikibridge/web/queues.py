@@ -28,9 +28,9 @@ from tickets.listing import (
     page_numbers,
     subtree_ids,
 )
-from tickets.models import Article, History, PageAction, PageLink, Ticket, priority_label
+from tickets.models import Article, History, PageLink, Ticket, priority_label
 from tickets.moves import move_ticket
-from tickets.tickets import record, ticket_by_number
+from tickets.tickets import ticket_by_number
 from tickets.workflow import (
     SETTABLE_STATES,
     WorkflowError,
@@ -42,12 +42,10 @@ from tickets.workflow import (
     take,
 )
 from wikibridge import db
-from wikibridge.jobs import jobs_of
 from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
 from wikibridge.web.articles import header_block
+from wikibridge.web.pages import pages_context
 from wikibridge.web.security import current_login, login_required
-from wikibridge.wiki.actions import TAG_PERMISSION
-from wikibridge.wiki.titles import TitleError, page_from_input
 
 bp = Blueprint("queues", __name__)
 
@@ -217,6 +215,7 @@ def zoom(number: str) -> str:
         priority=priority_label(ticket.priority),
         wikis=wikis,
         default_wiki=next(iter(wikis)),
+        **pages_context(ticket),
     )
 
 
@@ -233,56 +232,6 @@ def _customer_tickets(ticket: Ticket) -> list[Ticket]:
     return [t for t in rows if has_right(t.queue_id, Right.READ)]
 
 
-@bp.post("/tickets/<number>/links")
-@login_required
-def add_link(number: str) -> Response:
-    """Link a wiki page (by title or URL) to the ticket."""
-    ticket = ticket_for(number, Right.NOTE)
-    wikis: dict[str, Any] = current_app.config["WIKIS"]
-    wiki = request.form.get("wiki") or next(iter(wikis))
-    if wiki not in wikis:
-        abort(400, description="unknown wiki")
-    try:
-        wiki, title = page_from_input(request.form.get("page", ""), wikis, wiki)
-    except TitleError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("queues.zoom", number=number))
-    session = db.session()
-    exists = session.scalars(
-        select(PageLink).where(
-            PageLink.ticket_id == ticket.id, PageLink.wiki == wiki, PageLink.title == title
-        )
-    ).first()
-    if exists is None:
-        session.add(PageLink(ticket=ticket, wiki=wiki, title=title, linked_by=_username()))
-        record(session, ticket, "page-linked", _username(), wiki=wiki, page=title)
-        session.commit()
-        flash(f"Linked {title}.", "info")
-    return redirect(url_for("queues.zoom", number=number))
-
-
-@bp.post("/tickets/<number>/links/<int:link_id>/tag")
-@login_required
-def tag_page(number: str, link_id: int) -> Response:
-    """Queue a job that adds the permission template with this ticket's number."""
-    ticket = ticket_for(number, Right.ANSWER)
-    session = db.session()
-    link = session.get(PageLink, link_id)
-    if link is None or link.ticket_id != ticket.id:
-        abort(404)
-    login = current_login()
-    assert login is not None
-    action = PageAction(
-        link=link, kind=TAG_PERMISSION, requested_by=login.username, login_session_id=login.id
-    )
-    session.add(action)
-    record(session, ticket, "wiki-requested", login.username, wiki=link.wiki, page=link.title)
-    session.commit()
-    jobs_of(current_app).page_action(action.id)
-    flash(f"Tagging {link.title} with ticket {ticket.number}.", "info")
-    return redirect(url_for("queues.zoom", number=number))
-
-
 @bp.post("/tickets/<number>/move")
 @login_required
 def move(number: str) -> Response:
@@ -295,25 +244,3 @@ def move(number: str) -> Response:
         db.session().commit()
         flash(f"Moved to {target.name}.", "info")
     return redirect(url_for("queues.zoom", number=number))
-
-
-@bp.get("/tickets/<number>/actions.json")
-@login_required
-def actions_json(number: str) -> dict[str, Any]:
-    """Progress of the ticket's page actions (polled by the zoom page)."""
-    ticket = ticket_for(number)
-    actions = [a for link in ticket.page_links for a in link.actions]
-    return {
-        "actions": [
-            {
-                "id": a.id,
-                "page": a.link.title,
-                "wiki": a.link.wiki,
-                "status": a.status,
-                "message": a.message,
-                "revision": a.revision,
-            }
-            for a in actions
-        ],
-        "left": sum(a.status in ("queued", "running") for a in actions),
-    }

@@ -40,7 +40,8 @@ class WikiTarget:
 
 @dataclass(frozen=True)
 class Credentials:
-    """A volunteer's OAuth credentials (1.0a: four strings; 2.0: a bearer token)."""
+    """Who edits: a volunteer's OAuth credentials (1.0a: four strings; 2.0: a
+    bearer token) or the bot's bot password (``password`` for ``username@suffix``)."""
 
     username: str
     consumer_key: str = ""
@@ -48,6 +49,8 @@ class Credentials:
     token_key: str = ""
     token_secret: str = ""
     bearer: str = ""
+    password: str = ""
+    password_suffix: str = ""
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         return f"Credentials(username={self.username!r}, ***)"
@@ -96,6 +99,8 @@ def site_as(
         saved_user = config.usernames[target.family].get(target.code)
         if creds.bearer:
             http.session.headers["Authorization"] = f"Bearer {creds.bearer}"
+        elif creds.password:
+            config.authenticate.pop(host, None)
         else:
             config.authenticate[host] = (
                 creds.consumer_key,
@@ -106,7 +111,10 @@ def site_as(
         config.usernames[target.family][target.code] = creds.username
         try:
             site = pywikibot.Site(target.code, target.family, user=creds.username)
-            site.login()
+            if creds.password:
+                _log_in_with_password(site, creds)
+            else:
+                site.login()
             yield site
         finally:
             http.session.headers.pop("Authorization", None)
@@ -119,3 +127,28 @@ def site_as(
                 config.usernames[target.family].pop(target.code, None)
             else:
                 config.usernames[target.family][target.code] = saved_user
+
+
+def _log_in_with_password(site: Any, creds: Credentials) -> None:
+    """Log the bot in from its cookie file, or with its bot password when that fails.
+
+    The cached ``Site`` may believe it is still logged in although the cookies
+    were cleared after the last use, so its user info is read afresh.
+    """
+    from pywikibot.login import ClientLoginManager, LoginStatus
+
+    del site.userinfo
+    site._loginstatus = LoginStatus.NOT_ATTEMPTED
+    site.login(cookie_only=True)
+    if site.logged_in():
+        return
+    manager = ClientLoginManager(site=site, user=creds.username)
+    manager.login_name = (
+        f"{creds.username}@{creds.password_suffix}" if creds.password_suffix else creds.username
+    )
+    manager.password = creds.password
+    if not manager.login(retry=False):
+        raise PermissionError(f"the wiki refused the bot login of {creds.username}")
+    del site.userinfo
+    site._loginstatus = LoginStatus.NOT_ATTEMPTED
+    site.login(cookie_only=True)

@@ -1,0 +1,193 @@
+"""The ticket's wiki pages on the desk, without a wiki: suggestions, batches, undo, progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tickets.models import PageAction, PageLink, WikiBatch, utcnow
+from tickets.tickets import ticket_by_number
+from wikibridge.db import new_session
+from wikibridge.wiki.batches import claim, progress, stalled
+
+from .conftest import make_test_app
+from .helpers import log_in, new_ticket
+
+CSRF = "test-csrf"
+BODY = (
+    "I took the photos File:Harbour at dawn.jpg and "
+    "https://commons.wikimedia.org/wiki/File:Old_mill.png and release them under CC BY-SA 4.0."
+)
+
+
+@pytest.fixture
+def app(tmp_path, database_url) -> Flask:
+    """Jobs are queued, not run: these tests look at what the desk records."""
+    return make_test_app(tmp_path, database_url, JOBS_URL=f"sqlite:///{tmp_path}/jobs.sqlite3")
+
+
+def linked(app: Flask, client, number: str, *titles: str) -> list[int]:
+    client.post(f"/tickets/{number}/links", data={"csrf_token": CSRF, "page": "\n".join(titles)})
+    with new_session(app) as db:
+        ticket = ticket_by_number(db, number)
+        assert ticket is not None
+        return [link.id for link in ticket.page_links]
+
+
+def test_files_named_in_the_mail_are_suggested_and_linked(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app, body=BODY)
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "Named in the mail" in zoom
+    assert "File:Harbour at dawn.jpg" in zoom and "File:Old mill.png" in zoom
+    response = client.post(
+        f"/tickets/{number}/links",
+        data={
+            "csrf_token": CSRF,
+            "suggested": [
+                "https://commons.wikimedia.org/wiki/File:Harbour_at_dawn.jpg",
+                "https://commons.wikimedia.org/wiki/File:Old_mill.png",
+            ],
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    # The wiki is unreachable in tests: the links are kept, their state unread.
+    assert "Could not read commons" in page and "not read yet" in page
+    with new_session(app) as db:
+        links = db.scalars(select(PageLink).order_by(PageLink.id)).all()
+        assert [(link.title, link.source) for link in links] == [
+            ("File:Harbour at dawn.jpg", "suggested"),
+            ("File:Old mill.png", "suggested"),
+        ]
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "Named in the mail" not in zoom
+    assert 'value="CC-BY-SA-4.0"' in zoom  # the statement's licence is offered
+
+
+def test_several_titles_link_at_once_and_bad_ones_are_explained(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    response = client.post(
+        f"/tickets/{number}/links",
+        data={"csrf_token": CSRF, "page": "File:A.jpg\nFile:B.jpg\nFile:{bad}.jpg\nFile:A.jpg"},
+        follow_redirects=True,
+    )
+    assert "is not a valid page title" in response.get_data(as_text=True)
+    assert len(linked(app, client, number)) == 2
+
+
+def test_a_batch_is_queued_with_one_action_per_page_and_reports_progress(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg", "File:B.jpg")
+    response = client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": [str(i) for i in ids], "kind": "confirm"},
+    )
+    assert response.status_code == 302 and "#batch-" in response.headers["Location"]
+    data = client.get(f"/tickets/{number}/wiki/progress.json").get_json()
+    (batch,) = data["batches"]
+    assert (batch["status"], batch["total"], batch["left"], batch["done"]) == ("queued", 2, 2, 0)
+    assert [p["page"] for p in batch["pages"]] == ["File:A.jpg", "File:B.jpg"]
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert '<progress max="2" value="0">' in zoom
+
+
+def test_requests_that_cannot_be_carried_out_are_refused(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg")
+    url = f"/tickets/{number}/wiki/batches"
+    assert client.post(url, data={"csrf_token": CSRF, "kind": "confirm"}).status_code == 400
+    bad_kind = {"csrf_token": CSRF, "link": str(ids[0]), "kind": "delete"}
+    assert client.post(url, data=bad_kind).status_code == 400
+    bad_licence = {"csrf_token": CSRF, "link": str(ids[0]), "licence": "MIT"}
+    assert client.post(url, data=bad_licence).status_code == 400
+    no_bot = {"csrf_token": CSRF, "link": str(ids[0]), "as_bot": "1"}
+    assert client.post(url, data=no_bot).status_code == 400
+    without_csrf = {"link": str(ids[0]), "kind": "confirm"}
+    assert client.post(url, data=without_csrf).status_code in (400, 403)
+    with new_session(app) as db:
+        assert db.scalars(select(WikiBatch)).all() == []
+
+
+def test_preview_with_the_wiki_away_saves_nothing(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg")
+    response = client.post(
+        f"/tickets/{number}/wiki/preview",
+        data={"csrf_token": CSRF, "link": str(ids[0]), "kind": "confirm"},
+        follow_redirects=True,
+    )
+    assert "Could not read commons" in response.get_data(as_text=True)
+    with new_session(app) as db:
+        assert db.scalars(select(WikiBatch)).all() == []
+
+
+def test_undo_needs_an_edit_of_ours(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg")
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": str(ids[0]), "kind": "confirm"},
+    )
+    with new_session(app) as db:
+        action = db.scalars(select(PageAction)).one()
+        action_id, batch_id = action.id, action.batch_id
+    response = client.post(
+        f"/tickets/{number}/wiki/actions/{action_id}/undo",
+        data={"csrf_token": CSRF},
+        follow_redirects=True,
+    )
+    assert "Nothing to undo" in response.get_data(as_text=True)
+    with new_session(app) as db:
+        made = db.get(PageAction, action_id)
+        assert made is not None
+        made.status, made.revision = "done", 42
+        db.commit()
+    client.post(f"/tickets/{number}/wiki/batches/{batch_id}/undo", data={"csrf_token": CSRF})
+    with new_session(app) as db:
+        undone = db.scalars(select(PageAction).where(PageAction.kind == "undo")).one()
+        assert undone.undo_of_id == action_id and undone.status == "queued"
+    # A second undo of the same edit is not queued twice.
+    response = client.post(
+        f"/tickets/{number}/wiki/batches/{batch_id}/undo",
+        data={"csrf_token": CSRF},
+        follow_redirects=True,
+    )
+    assert "Nothing to undo" in response.get_data(as_text=True)
+
+
+def test_a_batch_runs_in_one_worker_at_a_time_and_a_dead_workers_batch_is_found(app: Flask):
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg")
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": str(ids[0]), "kind": "confirm"},
+    )
+    with new_session(app) as db:
+        batch_id = db.scalars(select(WikiBatch.id)).one()
+        assert claim(db, batch_id) is True
+        assert claim(db, batch_id) is False  # the lease is live
+        assert stalled(db) == []
+        batch = db.get(WikiBatch, batch_id)
+        assert batch is not None
+        batch.lease_until = utcnow() - dt.timedelta(seconds=1)  # its worker died
+        db.commit()
+        assert stalled(db) == [batch_id]
+        assert claim(db, batch_id) is True
+        assert progress(batch).left == 1

@@ -1,0 +1,495 @@
+"""Running a batch of page edits on a wiki: read 50 at a time, one edit per changed page.
+
+A batch belongs to one ticket, one wiki and one volunteer (or the bot). Each
+page's outcome is committed as soon as it is known, so progress survives a
+reload, and a worker that dies mid-batch loses nothing: the batch's lease
+runs out, another worker claims it, re-reads the pages still queued and
+recognises an edit it already made (the page carries the ticket, and its
+latest revision is ours with the ticket in the summary), so no page is
+edited twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from flask import Flask
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
+from tickets.tickets import record
+from wikibridge.db import new_session
+from wikibridge.wiki.credentials import REVOKED, NeedsLogin, credentials_for, target_for
+from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
+from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
+from wikibridge.wiki.pwb import site_as
+from wikibridge.wiki.states import state_of
+
+log = logging.getLogger(__name__)
+
+#: Page outcomes that end an action; anything else is still to do.
+FINAL = ("done", "skipped", "conflict", "failed")
+#: How long a worker may go without a sign of life before another resumes its batch.
+LEASE = dt.timedelta(seconds=90)
+
+
+class WikiUnavailable(Exception):
+    """The wiki did not answer (or is too lagged): try the batch again later."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a batch stands, per page outcome."""
+
+    done: int
+    skipped: int
+    conflict: int
+    failed: int
+    left: int
+    status: str
+
+    @property
+    def total(self) -> int:
+        """Pages in the batch."""
+        return self.done + self.skipped + self.conflict + self.failed + self.left
+
+
+def progress(batch: WikiBatch) -> Progress:
+    """Count the batch's pages by outcome."""
+    counts = dict.fromkeys(FINAL, 0)
+    left = 0
+    for action in batch.actions:
+        if action.status in counts:
+            counts[action.status] += 1
+        else:
+            left += 1
+    return Progress(left=left, status=batch.status, **counts)
+
+
+def create_batch(
+    db: Session,
+    ticket: Ticket,
+    links: Sequence[PageLink],
+    kind: str,
+    requested_by: str,
+    login_session_id: str | None,
+    *,
+    as_bot: bool = False,
+    licence: str = "",
+    undo_of: Sequence[PageAction] = (),
+) -> list[WikiBatch]:
+    """Queue ``kind`` on ``links`` (one batch per wiki); the caller commits and enqueues.
+
+    For an undo, ``undo_of`` names the actions whose edits are reverted and
+    ``links`` is ignored.
+    """
+    targets: list[tuple[PageLink, PageAction | None]] = (
+        [(a.link, a) for a in undo_of] if kind == UNDO else [(link, None) for link in links]
+    )
+    batches: dict[str, WikiBatch] = {}
+    for link, original in targets:
+        batch = batches.get(link.wiki)
+        if batch is None:
+            batch = batches[link.wiki] = WikiBatch(
+                ticket=ticket,
+                wiki=link.wiki,
+                kind=kind,
+                requested_by=requested_by,
+                login_session_id=login_session_id,
+                as_bot=as_bot,
+                licence=licence,
+            )
+            db.add(batch)
+        db.add(
+            PageAction(
+                link=link,
+                batch=batch,
+                kind=kind,
+                requested_by=requested_by,
+                login_session_id=login_session_id,
+                undo_of=original,
+            )
+        )
+    for batch in batches.values():
+        record(
+            db,
+            ticket,
+            "wiki-requested",
+            requested_by,
+            wiki=batch.wiki,
+            action=kind,
+            pages=len([t for t in targets if t[0].wiki == batch.wiki]),
+            as_bot=as_bot,
+        )
+    db.flush()
+    return list(batches.values())
+
+
+def claim(db: Session, batch_id: int) -> bool:
+    """Take the batch for this worker unless another one holds a live lease."""
+    now = utcnow()
+    result = db.execute(
+        update(WikiBatch)
+        .where(
+            WikiBatch.id == batch_id,
+            or_(
+                WikiBatch.status == "queued",
+                (WikiBatch.status == "running")
+                & or_(WikiBatch.lease_until.is_(None), WikiBatch.lease_until < now),
+            ),
+        )
+        .values(status="running", lease_until=now + LEASE, message="")
+        .execution_options(synchronize_session=False)
+    )
+    db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def stalled(db: Session) -> list[int]:
+    """Batches to hand to a worker: queued ones and those whose worker died."""
+    now = utcnow()
+    return list(
+        db.scalars(
+            select(WikiBatch.id).where(
+                or_(
+                    (WikiBatch.status == "queued") & (WikiBatch.changed_at < now - LEASE),
+                    (WikiBatch.status == "running") & (WikiBatch.lease_until < now),
+                )
+            )
+        )
+    )
+
+
+def resume_paused(db: Session, username: str, login_session_id: str) -> list[int]:
+    """Give a volunteer's paused batches their new login; return the batches to enqueue."""
+    paused = db.scalars(
+        select(WikiBatch).where(
+            WikiBatch.status == "paused",
+            WikiBatch.requested_by == username,
+            WikiBatch.as_bot.is_(False),
+        )
+    ).all()
+    for batch in paused:
+        batch.login_session_id = login_session_id
+        batch.status = "queued"
+        batch.message = "resumed after you logged in again"
+        for action in batch.actions:
+            if action.status == "needs-login":
+                action.status = "queued"
+                action.login_session_id = login_session_id
+    return [b.id for b in paused]
+
+
+Hook = Callable[[PageAction], None]
+
+
+def run_batch(
+    app: Flask,
+    batch_id: int,
+    *,
+    on_page: Hook | None = None,
+    before_edit: Hook | None = None,
+) -> str:
+    """Run what is left of a batch; return its status ("done", "paused", "busy").
+
+    ``on_page`` is told of each page outcome (the command line's progress
+    bar); ``before_edit`` runs between reading a page and saving it (tests
+    use it to make a concurrent edit). Raises :class:`WikiUnavailable` when
+    the wiki does not answer, after putting the batch back in the queue.
+    """
+    with new_session(app) as db:
+        if not claim(db, batch_id):
+            return "busy"
+        batch = db.get(WikiBatch, batch_id)
+        assert batch is not None
+        runner = _Runner(app, db, batch, on_page, before_edit)
+        try:
+            return runner.run()
+        except NeedsLogin as exc:
+            runner.pause(str(exc))
+            return "paused"
+        except WikiUnavailable as exc:
+            db.rollback()
+            batch.status = "queued"
+            batch.lease_until = None
+            batch.message = str(exc)
+            db.commit()
+            raise
+
+
+class _Runner:
+    def __init__(
+        self,
+        app: Flask,
+        db: Session,
+        batch: WikiBatch,
+        on_page: Hook | None,
+        before_edit: Hook | None,
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.batch = batch
+        self.on_page = on_page
+        self.before_edit = before_edit
+        self.names = template_names(app.config)
+        self.number = batch.ticket.number
+
+    def pending(self) -> list[PageAction]:
+        return [a for a in self.batch.actions if a.status not in FINAL]
+
+    def run(self) -> str:
+        creds = credentials_for(self.app, self.db, self.batch)
+        self.username = creds.username
+        target = target_for(self.app, self.batch.wiki, self.batch.as_bot)
+        for chunk in chunks(self.pending()):
+            try:
+                with site_as(
+                    target,
+                    creds,
+                    self.app.config["PYWIKIBOT_FAMILY_FILES"],
+                    self.app.instance_path,
+                ) as site:
+                    self.site = site
+                    site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
+                    self._chunk(chunk)
+            except (NeedsLogin, WikiUnavailable):
+                raise
+            except Exception as exc:
+                if _is_revoked(exc):
+                    raise NeedsLogin(REVOKED) from exc
+                if _is_unavailable(exc):
+                    raise WikiUnavailable(
+                        f"{self.batch.wiki} did not answer ({type(exc).__name__}); "
+                        "trying again shortly"
+                    ) from exc
+                raise
+        self.batch.status = "done"
+        self.batch.lease_until = None
+        self.db.commit()
+        return "done"
+
+    def pause(self, message: str) -> None:
+        self.db.rollback()
+        self.batch.status = "paused"
+        self.batch.lease_until = None
+        self.batch.message = message
+        for action in self.pending():
+            action.status = "needs-login"
+            action.message = message
+        record(
+            self.db,
+            self.batch.ticket,
+            "wiki-paused",
+            self.batch.requested_by,
+            wiki=self.batch.wiki,
+            message=message,
+        )
+        self.db.commit()
+
+    # --- one chunk of at most 50 pages --------------------------------------
+
+    def _read(self, titles: Sequence[str]) -> dict[str, Snapshot]:
+        from pywikibot.data.api import Request
+
+        data = Request(site=self.site, parameters=query_for(titles)).submit()
+        return snapshots(data, titles)
+
+    def _chunk(self, actions: Sequence[PageAction]) -> None:
+        was_running = {a.id for a in actions if a.status == "running"}
+        snaps = self._read([a.link.title for a in actions])
+        for action in actions:
+            action.status = "running"
+            self._renew()
+            try:
+                self._page(action, snaps[action.link.title], action.id in was_running)
+            except (NeedsLogin, WikiUnavailable):
+                raise
+            except Exception as exc:
+                if _is_unavailable(exc) or _is_revoked(exc):
+                    raise
+                log.exception("page action %s failed", action.id)
+                self.db.rollback()
+                self._finish(
+                    action, "failed", "an internal error stopped the edit; the admins can see why"
+                )
+
+    def _renew(self) -> None:
+        self.batch.lease_until = utcnow() + LEASE
+        self.db.commit()
+
+    def _page(self, action: PageAction, snap: Snapshot, interrupted: bool) -> None:
+        plan = self._plan(action, snap)
+        if plan.verdict == "skipped" and interrupted and self._ours(snap):
+            # A crash came between our edit and its record: the edit is ours.
+            self._finish(action, "done", "tagged (recovered after an interruption)", snap)
+            return
+        if plan.verdict != "edit":
+            self._finish(action, plan.verdict, plan.message, snap)
+            return
+        if self.before_edit is not None:
+            self.before_edit(action)
+        outcome = self._save(action, snap, plan)
+        if outcome == "editconflict":
+            fresh = self._read([action.link.title])[action.link.title]
+            plan = self._plan(action, fresh)
+            if plan.verdict != "edit":
+                self._finish(action, plan.verdict, plan.message, fresh)
+                return
+            outcome = self._save(action, fresh, plan)
+            if outcome == "editconflict":
+                self._finish(
+                    action, "failed", "edit conflict twice in a row: someone is editing the page"
+                )
+
+    def _plan(self, action: PageAction, snap: Snapshot) -> Plan:
+        undo_of = action.undo_of
+        return plan_edit(
+            action.kind,
+            snap,
+            self.number,
+            self.names,
+            licence=self.batch.licence,
+            today=utcnow().date(),
+            undo_revision=undo_of.revision if undo_of is not None else None,
+        )
+
+    def _ours(self, snap: Snapshot) -> bool:
+        return snap.user == self.username and self.number in snap.comment
+
+    def _save(self, action: PageAction, snap: Snapshot, plan: Plan) -> str:
+        """Send one edit; return "saved", "editconflict" or the final status recorded."""
+        import pywikibot.exceptions as pwb_errors
+        from pywikibot.data.api import Request
+
+        params: dict[str, Any] = {
+            "action": "edit",
+            "title": snap.title,
+            "summary": summary(
+                action.kind, self.number, self.batch.requested_by, self.batch.as_bot
+            ),
+            "basetimestamp": snap.timestamp,
+            "starttimestamp": snap.read_at,
+            "baserevid": snap.revision,
+            "nocreate": "1",
+            "watchlist": "nochange",
+            "assert": "bot" if self.batch.as_bot else "user",
+            "token": self.site.tokens["csrf"],
+            "formatversion": "2",
+        }
+        if self.batch.as_bot:
+            params["bot"] = "1"
+        if plan.undo is not None:
+            params["undo"] = plan.undo
+        else:
+            params["text"] = plan.text
+        action.base_revision = snap.revision
+        try:
+            result = Request(site=self.site, parameters=params).submit()
+        except pwb_errors.APIError as exc:
+            if exc.code == "editconflict":
+                return "editconflict"
+            if _is_revoked(exc):
+                raise NeedsLogin(REVOKED) from exc
+            self._finish(action, "failed", refusal(exc.code, exc.info, exc.other), snap)
+            return "failed"
+        edit = result.get("edit", {})
+        if edit.get("result") != "Success":
+            code = str(edit.get("code", "refused"))
+            self._finish(action, "failed", refusal(code, str(edit.get("info", "")), edit), snap)
+            return "failed"
+        if edit.get("nochange"):
+            self._finish(action, "skipped", "the wiki saw nothing to change", snap)
+            return "skipped"
+        action.revision = int(edit["newrevid"])
+        text = plan.text if plan.undo is None else None
+        self._finish(action, "done", plan.message, snap, text=text, revision=action.revision)
+        return "saved"
+
+    def _finish(
+        self,
+        action: PageAction,
+        status: str,
+        message: str,
+        snap: Snapshot | None = None,
+        *,
+        text: str | None = None,
+        revision: int | None = None,
+    ) -> None:
+        action.status = status
+        action.message = message
+        link = action.link
+        if status == "done" and revision is None and snap is not None:
+            action.revision = revision = snap.revision
+        if snap is not None:
+            link.state = state_of(snap, self.names, text=text, revision=revision)
+            link.checked_at = utcnow()
+        record(
+            self.db,
+            link.ticket,
+            f"wiki-{action.kind}",
+            self.batch.requested_by,
+            wiki=link.wiki,
+            page=link.title,
+            status=status,
+            message=message,
+            revision=action.revision,
+            user=self.username,
+            as_bot=self.batch.as_bot,
+        )
+        self.db.commit()
+        if self.on_page is not None:
+            self.on_page(action)
+
+
+def refusal(code: str, info: str, detail: dict[str, Any] | None = None) -> str:
+    """The wiki's refusal of an edit, in words a volunteer can act on."""
+    detail = detail or {}
+    if code.startswith("abusefilter"):
+        about = detail.get("abusefilter", {}).get("description") or info
+        return f"an abuse filter refused the edit: {about}"
+    if code in ("protectedpage", "cascadeprotected", "protectednamespace", "protectedtitle"):
+        return f"the page is protected, so you may not edit it: {info}"
+    if code in ("blocked", "autoblocked", "sitewideblocked", "partiallyblocked"):
+        return f"you are blocked on the wiki: {info}"
+    if code in ("missingtitle", "nocreate-missing", "pagedeleted"):
+        return "the page does not exist (never created, or deleted)"
+    if code in ("undofailure", "undo-failure"):
+        return "the wiki could not undo the edit (later changes are in the way)"
+    return f"the wiki refused the edit ({code}): {info}"
+
+
+def _is_revoked(exc: Exception) -> bool:
+    import pywikibot.exceptions as pwb_errors
+
+    if isinstance(exc, pwb_errors.NoUsernameError):
+        return True
+    code = getattr(exc, "code", "") or ""
+    return code.startswith("mwoauth") or code in ("assertuserfailed", "assertbotfailed")
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    import pywikibot.exceptions as pwb_errors
+
+    unavailable = (
+        pwb_errors.ServerError,
+        pwb_errors.MaxlagTimeoutError,
+        pwb_errors.ApiTimeoutError,
+        TimeoutError,
+        requests.ConnectionError,
+        requests.Timeout,
+    )
+    return isinstance(exc, unavailable)
+
+
+def run_batch_job(app: Flask, batch_id: int) -> str:
+    """The job's entry point: log, and let the caller schedule a retry when the wiki is away."""
+    with new_session(app) as db:
+        if db.get(WikiBatch, batch_id) is None:
+            raise LookupError(f"no wiki batch {batch_id}")
+    return run_batch(app, batch_id)

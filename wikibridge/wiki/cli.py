@@ -1,0 +1,205 @@
+"""``wikibridge wiki``: tag files from the command line, with a progress bar."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+wiki_cli = AppGroup("wiki", help="Act on the wikis for tickets.")
+
+#: Exit codes: every page ended well; some page failed; the batch waits (login, wiki away).
+EXIT_OK, EXIT_FAILED, EXIT_LATER = 0, 1, 75
+
+
+def _volunteer_login(db: Any, username: str) -> str:
+    """The id of ``username``'s most recent live login (its OAuth token edits)."""
+    from tickets.models import utcnow
+    from wikibridge.sessions import LoginSession
+
+    row = db.scalars(
+        select(LoginSession)
+        .where(
+            LoginSession.username == username,
+            LoginSession.credentials.is_not(None),
+            LoginSession.ended_at.is_(None),
+            LoginSession.expires_at > utcnow(),
+        )
+        .order_by(LoginSession.created_at.desc())
+    ).first()
+    if row is None:
+        raise click.ClickException(
+            f"{username} has no live login: they must log in to the desk first"
+        )
+    return str(row.id)
+
+
+@wiki_cli.command("tag")
+@click.argument("ticket")
+@click.argument("titles", nargs=-1, required=True)
+@click.option("--wiki", "wiki_name", help="Wiki of the titles (default: the first configured).")
+@click.option("--pending", is_flag=True, help="Mark the files pending instead of confirmed.")
+@click.option(
+    "--licence", default="", help="Licence to add with the permission, e.g. CC-BY-SA-4.0."
+)
+@click.option("--user", help="Edit as this volunteer (their live login), not as the bot.")
+@click.option("--dry-run", is_flag=True, help="Show each page's change; save nothing.")
+def tag(
+    ticket: str,
+    titles: tuple[str, ...],
+    wiki_name: str | None,
+    pending: bool,
+    licence: str,
+    user: str | None,
+    dry_run: bool,
+) -> None:
+    """Tag TITLE... (titles or addresses; "-" reads them from standard input) with TICKET.
+
+    Prints one line per page, "TITLE<TAB>STATUS<TAB>MESSAGE", and a progress
+    bar on standard error. Exits 0 when every page ended well, 1 when some
+    failed, 75 when the batch must wait (login needed, wiki away).
+    """
+    from tickets.tickets import ticket_by_number
+    from wikibridge.db import new_session
+    from wikibridge.wiki.batches import create_batch
+    from wikibridge.wiki.credentials import bot_configured
+    from wikibridge.wiki.plans import CONFIRM, PENDING
+    from wikibridge.wiki.titles import TitleError, page_from_input
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    wikis: dict[str, Any] = app.config["WIKIS"]
+    wiki_name = wiki_name or next(iter(wikis))
+    if wiki_name not in wikis:
+        raise click.BadParameter(f"not a configured wiki: {wiki_name}", param_hint="--wiki")
+    if titles == ("-",):
+        titles = tuple(line.strip() for line in sys.stdin if line.strip())
+    pages: list[tuple[str, str]] = []
+    for text in titles:
+        try:
+            pages.append(page_from_input(text, wikis, wiki_name))
+        except TitleError as exc:
+            raise click.BadParameter(str(exc), param_hint="TITLE") from exc
+    kind = PENDING if pending else CONFIRM
+    if dry_run:
+        _dry_run(app, ticket, pages, kind, licence)
+        return
+    if user is None and not bot_configured(app.config):
+        raise click.UsageError("no bot account is configured: name a volunteer with --user")
+    with new_session(app) as db:
+        found = ticket_by_number(db, ticket)
+        if found is None:
+            raise click.ClickException(f"no ticket {ticket}")
+        login_id = _volunteer_login(db, user) if user else None
+        links = [_link_for(db, found, wiki, title) for wiki, title in pages]
+        batches = create_batch(
+            db,
+            found,
+            links,
+            kind,
+            user or "command line",
+            login_id,
+            as_bot=user is None,
+            licence=licence,
+        )
+        db.commit()
+        ids = [b.id for b in batches]
+    sys.exit(_run_with_bar(app, ids, len(pages)))
+
+
+@wiki_cli.command("resume")
+@click.argument("batch_id", type=int)
+def resume(batch_id: int) -> None:
+    """Run what is left of batch BATCH_ID here (one a worker left behind)."""
+    from tickets.models import WikiBatch
+    from wikibridge.db import new_session
+    from wikibridge.wiki.batches import FINAL
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with new_session(app) as db:
+        batch = db.get(WikiBatch, batch_id)
+        if batch is None:
+            raise click.ClickException(f"no batch {batch_id}")
+        left = sum(a.status not in FINAL for a in batch.actions)
+        if batch.status == "paused":
+            raise click.ClickException(
+                f"batch {batch_id} waits for {batch.requested_by} to log in again"
+            )
+    sys.exit(_run_with_bar(app, [batch_id], left))
+
+
+def _link_for(db: Any, ticket: Any, wiki: str, title: str) -> Any:
+    from tickets.models import PageLink
+
+    link = db.scalars(
+        select(PageLink).where(
+            PageLink.ticket_id == ticket.id, PageLink.wiki == wiki, PageLink.title == title
+        )
+    ).first()
+    if link is None:
+        link = PageLink(ticket=ticket, wiki=wiki, title=title, linked_by="command line")
+        db.add(link)
+    return link
+
+
+def _run_with_bar(app: Any, batch_ids: list[int], total: int) -> int:
+    from wikibridge.wiki.batches import WikiUnavailable, run_batch
+
+    outcomes: list[str] = []
+    code = EXIT_OK
+    with click.progressbar(
+        length=total,
+        label="Editing",
+        file=sys.stderr,
+        show_pos=True,
+        item_show_func=lambda title: title,
+    ) as bar:
+
+        def on_page(action: Any) -> None:
+            outcomes.append(action.status)
+            click.echo(f"{action.link.title}\t{action.status}\t{action.message}")
+            bar.update(1, action.link.title)
+
+        for batch_id in batch_ids:
+            try:
+                status = run_batch(app, batch_id, on_page=on_page)
+            except WikiUnavailable as exc:
+                click.echo(f"batch {batch_id}: {exc}", err=True)
+                return EXIT_LATER
+            if status == "paused":
+                click.echo(f"batch {batch_id} paused: the volunteer must log in again", err=True)
+                code = EXIT_LATER
+            elif status == "busy":
+                click.echo(f"batch {batch_id} is being run by a worker", err=True)
+                code = EXIT_LATER
+    if code == EXIT_OK and any(o in ("failed", "conflict") for o in outcomes):
+        code = EXIT_FAILED
+    counts = {o: outcomes.count(o) for o in dict.fromkeys(outcomes)}
+    click.echo(", ".join(f"{n} {o}" for o, n in counts.items()) or "nothing to do", err=True)
+    return code
+
+
+def _dry_run(app: Any, number: str, pages: list[tuple[str, str]], kind: str, licence: str) -> None:
+    from tickets.models import utcnow
+    from wikibridge.wiki.diff import line_diff
+    from wikibridge.wiki.plans import plan_edit, template_names
+    from wikibridge.wiki.reads import ReadError, read_pages
+
+    names = template_names(app.config)
+    for wiki in dict.fromkeys(w for w, _t in pages):
+        titles = [t for w, t in pages if w == wiki]
+        try:
+            snaps = read_pages(app.config["WIKIS"][wiki], titles)
+        except ReadError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for title in titles:
+            plan = plan_edit(
+                kind, snaps[title], number, names, licence=licence, today=utcnow().date()
+            )
+            click.echo(f"{title}\t{plan.verdict}\t{plan.message}")
+            for line in line_diff(snaps[title].text, plan.text) if plan.text else []:
+                mark = {"added": "+", "removed": "-", "gap": "@@", "context": " "}[line.kind]
+                click.echo(f"  {mark} {line.text}")
