@@ -35,6 +35,16 @@ _SAMPLES = [
         "Interview request",
         "Dear press team,\n\nwe would like to interview a volunteer for a feature.\n\nBest",
     ),
+    (
+        "Example Museum <collections@museum.example>",
+        "permissions",
+        "Our photos on Commons",
+        "Dear volunteers,\n\nDana Uploader took the photos in "
+        "Category:Photos from the Example Museum for us, among them "
+        "File:Example Museum entrance hall.jpg and File:Example Museum bronze statue.jpg. "
+        "As the copyright holder, the Example Museum hereby releases them under the "
+        "Creative Commons Attribution 4.0 International licence.\n\nThe Example Museum",
+    ),
 ]
 
 

@@ -407,8 +407,13 @@ class _Runner:
             self._finish(action, "skipped", "the wiki saw nothing to change", snap)
             return "skipped"
         action.revision = int(edit["newrevid"])
-        text = plan.text if plan.undo is None else None
-        self._finish(action, "done", plan.message, snap, text=text, revision=action.revision)
+        if plan.undo is None:
+            self._finish(
+                action, "done", plan.message, snap, text=plan.text, revision=action.revision
+            )
+        else:
+            # What an undo leaves is the wiki's to say: read it for the page's state.
+            self._finish(action, "done", plan.message, self._read([snap.title])[snap.title])
         return "saved"
 
     def _finish(
