@@ -393,7 +393,8 @@ class WikiBatch(Base):
     as_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Licence id to add with the permission ("" for none).
     licence: Mapped[str] = mapped_column(String(40), default="")
-    #: queued, running, paused (waits for the volunteer to log in again), done.
+    #: queued, running, paused (waits for the volunteer to log in again),
+    #: stopped (waits for someone to resume it: bot login refused, internal error), done.
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     message: Mapped[str] = mapped_column(Text, default="")
     lease_until: Mapped[dt.datetime | None]

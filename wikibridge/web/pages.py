@@ -366,14 +366,16 @@ def resume_batch(number: str, batch_id: int) -> Response:
         abort(404)
     login = current_login()
     assert login is not None
-    if batch.status == "paused":
+    if batch.status in ("paused", "stopped"):
         batch.status = "queued"
-        batch.login_session_id = login.id
-        batch.requested_by = batch.requested_by if batch.as_bot else login.username
+        batch.message = f"resumed by {login.username}"
+        if not batch.as_bot:  # the edits left are made with the current login
+            batch.login_session_id = login.id
+            batch.requested_by = login.username
         for action in batch.actions:
             if action.status == "needs-login":
                 action.status = "queued"
-                action.login_session_id = login.id
+            action.login_session_id = batch.login_session_id
         db.session().commit()
         jobs_of(current_app).wiki_batch(batch.id)
     return _back(number, f"batch-{batch.id}")
@@ -416,4 +418,5 @@ def progress_json(number: str) -> dict[str, Any]:
         select(WikiBatch).where(WikiBatch.ticket_id == ticket.id).order_by(WikiBatch.id)
     )
     out = [batch_json(b) for b in batches]
-    return {"batches": out, "left": sum(b["left"] for b in out if b["status"] != "paused")}
+    waiting = ("paused", "stopped")  # nothing moves until someone acts
+    return {"batches": out, "left": sum(b["left"] for b in out if b["status"] not in waiting)}

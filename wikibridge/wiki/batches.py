@@ -28,7 +28,7 @@ from wikibridge.db import new_session
 from wikibridge.wiki.credentials import REVOKED, NeedsLogin, credentials_for, target_for
 from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
 from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
-from wikibridge.wiki.pwb import site_as
+from wikibridge.wiki.pwb import LoginRefused, site_as
 from wikibridge.wiki.states import state_of
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def run_batch(
     on_page: Hook | None = None,
     before_edit: Hook | None = None,
 ) -> str:
-    """Run what is left of a batch; return its status ("done", "paused", "busy").
+    """Run what is left of a batch; return "done", "paused", "stopped" or "busy".
 
     ``on_page`` is told of each page outcome (the command line's progress
     bar); ``before_edit`` runs between reading a page and saving it (tests
@@ -212,8 +212,14 @@ def run_batch(
         try:
             return runner.run()
         except NeedsLogin as exc:
-            runner.pause(str(exc))
+            if batch.as_bot:  # no volunteer can log the bot in: an admin must look
+                runner.pause("stopped", f"the bot could not log in: {exc}")
+                return "stopped"
+            runner.pause("paused", str(exc))
             return "paused"
+        except LoginRefused as exc:
+            runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
+            return "stopped"
         except WikiUnavailable as exc:
             db.rollback()
             batch.status = "queued"
@@ -221,6 +227,14 @@ def run_batch(
             batch.message = str(exc)
             db.commit()
             raise
+        except Exception:
+            # Not retried blindly (it would fail the same way): kept for an admin.
+            log.exception("wiki batch %s stopped", batch_id)
+            runner.pause(
+                "stopped",
+                "an internal error stopped the batch; the admins can see why and resume it",
+            )
+            return "stopped"
 
 
 class _Runner:
@@ -274,18 +288,20 @@ class _Runner:
         self.db.commit()
         return "done"
 
-    def pause(self, message: str) -> None:
+    def pause(self, status: str, message: str) -> None:
+        """Stop with the pages left kept: "paused" until the volunteer logs in
+        again, "stopped" until someone resumes it by hand."""
         self.db.rollback()
-        self.batch.status = "paused"
+        self.batch.status = status
         self.batch.lease_until = None
         self.batch.message = message
         for action in self.pending():
-            action.status = "needs-login"
+            action.status = "needs-login" if status == "paused" else "queued"
             action.message = message
         record(
             self.db,
             self.batch.ticket,
-            "wiki-paused",
+            f"wiki-{status}",
             self.batch.requested_by,
             wiki=self.batch.wiki,
             message=message,

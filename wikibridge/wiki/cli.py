@@ -84,15 +84,15 @@ def tag(
         except TitleError as exc:
             raise click.BadParameter(str(exc), param_hint="TITLE") from exc
     kind = PENDING if pending else CONFIRM
-    if dry_run:
-        _dry_run(app, ticket, pages, kind, licence)
-        return
-    if user is None and not bot_configured(app.config):
-        raise click.UsageError("no bot account is configured: name a volunteer with --user")
     with new_session(app) as db:
         found = ticket_by_number(db, ticket)
         if found is None:
             raise click.ClickException(f"no ticket {ticket}")
+        if dry_run:
+            _dry_run(app, found.number, pages, kind, licence)
+            return
+        if user is None and not bot_configured(app.config):
+            raise click.UsageError("no bot account is configured: name a volunteer with --user")
         login_id = _volunteer_login(db, user) if user else None
         links = [_link_for(db, found, wiki, title) for wiki, title in pages]
         batches = create_batch(
@@ -128,6 +128,9 @@ def resume(batch_id: int) -> None:
             raise click.ClickException(
                 f"batch {batch_id} waits for {batch.requested_by} to log in again"
             )
+        if batch.status == "stopped":
+            batch.status, batch.message = "queued", "resumed from the command line"
+            db.commit()
     sys.exit(_run_with_bar(app, [batch_id], left))
 
 
@@ -171,6 +174,9 @@ def _run_with_bar(app: Any, batch_ids: list[int], total: int) -> int:
                 return EXIT_LATER
             if status == "paused":
                 click.echo(f"batch {batch_id} paused: the volunteer must log in again", err=True)
+                code = EXIT_LATER
+            elif status == "stopped":
+                click.echo(f"batch {batch_id} stopped: see its message on the ticket", err=True)
                 code = EXIT_LATER
             elif status == "busy":
                 click.echo(f"batch {batch_id} is being run by a worker", err=True)

@@ -24,6 +24,10 @@ from wikibridge import ROOT
 _IDENTITY_LOCK = threading.RLock()
 
 
+class LoginRefused(Exception):
+    """The wiki refused the bot's login, or the settings cannot log anyone in."""
+
+
 @dataclass(frozen=True)
 class WikiTarget:
     """Where a wiki is, in pywikibot's terms."""
@@ -31,11 +35,6 @@ class WikiTarget:
     family: str
     code: str
     api_url: str
-
-    @property
-    def host(self) -> str:
-        """The host (and port) pywikibot keys credentials by."""
-        return urlsplit(self.api_url).netloc
 
 
 @dataclass(frozen=True)
@@ -92,9 +91,17 @@ def site_as(
     pywikibot = load_pywikibot(family_files, instance_path)
     from pywikibot import config
     from pywikibot.comms import http
+    from pywikibot.family import Family
 
     with _IDENTITY_LOCK:
-        host = target.host
+        # pywikibot signs a request when its host has credentials: the host is
+        # the family's, whatever the settings' api_url says.
+        host = Family.load(target.family).hostname(target.code)
+        if target.api_url and urlsplit(target.api_url).netloc != host:
+            raise LoginRefused(
+                f"the settings put {target.code} at {target.api_url}, but the pywikibot "
+                f"family {target.family!r} at {host}: make them agree"
+            )
         saved_auth = config.authenticate.get(host)
         saved_user = config.usernames[target.family].get(target.code)
         if creds.bearer:
@@ -113,7 +120,14 @@ def site_as(
             site = pywikibot.Site(target.code, target.family, user=creds.username)
             if creds.password:
                 _log_in_with_password(site, creds)
+            elif creds.bearer:
+                _check_bearer(site, creds)
             else:
+                if not site.is_oauth_token_available():
+                    raise LoginRefused(
+                        f"no OAuth credentials for {host}: the WIKIS settings and the "
+                        f"pywikibot family {target.family!r} disagree"
+                    )
                 site.login()
             yield site
         finally:
@@ -129,17 +143,34 @@ def site_as(
                 config.usernames[target.family][target.code] = saved_user
 
 
-def _log_in_with_password(site: Any, creds: Credentials) -> None:
-    """Log the bot in from its cookie file, or with its bot password when that fails.
+def _fresh_login_from_cookies(site: Any) -> None:
+    """Read who the wiki thinks we are, without ever asking for a password.
 
-    The cached ``Site`` may believe it is still logged in although the cookies
-    were cleared after the last use, so its user info is read afresh.
+    The cached ``Site`` may believe it is still logged in although its
+    cookies or headers were cleared after the last use.
     """
-    from pywikibot.login import ClientLoginManager, LoginStatus
+    from pywikibot.login import LoginStatus
 
     del site.userinfo
     site._loginstatus = LoginStatus.NOT_ATTEMPTED
     site.login(cookie_only=True)
+
+
+def _check_bearer(site: Any, creds: Credentials) -> None:
+    """An OAuth 2 token is good when the wiki answers as its volunteer."""
+    from pywikibot.exceptions import NoUsernameError
+
+    _fresh_login_from_cookies(site)
+    if site.userinfo.get("name") != creds.username:
+        raise NoUsernameError(f"the wiki did not accept the OAuth 2 token of {creds.username}")
+
+
+def _log_in_with_password(site: Any, creds: Credentials) -> None:
+    """Log the bot in from its cookie file, or with its bot password when that fails."""
+    from pywikibot.exceptions import APIError, NoUsernameError
+    from pywikibot.login import ClientLoginManager
+
+    _fresh_login_from_cookies(site)
     if site.logged_in():
         return
     manager = ClientLoginManager(site=site, user=creds.username)
@@ -147,8 +178,10 @@ def _log_in_with_password(site: Any, creds: Credentials) -> None:
         f"{creds.username}@{creds.password_suffix}" if creds.password_suffix else creds.username
     )
     manager.password = creds.password
-    if not manager.login(retry=False):
-        raise PermissionError(f"the wiki refused the bot login of {creds.username}")
-    del site.userinfo
-    site._loginstatus = LoginStatus.NOT_ATTEMPTED
-    site.login(cookie_only=True)
+    try:
+        logged_in = manager.login(retry=False)
+    except (NoUsernameError, APIError) as exc:
+        raise LoginRefused(f"the wiki refused the bot login of {creds.username}: {exc}") from exc
+    if not logged_in:
+        raise LoginRefused(f"the wiki refused the bot login of {creds.username}")
+    _fresh_login_from_cookies(site)
