@@ -117,9 +117,10 @@ def test_tag_a_batch_watch_it_and_undo(tmp_path, database_url, oauth_provider, p
             assert f"{{{{PermissionTicket|id={number}}}}}" in text
             assert "{{Cc-by-sa-4.0}}" in text and "No permission since" not in text
             assert revision["user"] == "Alice" and number in revision["comment"]
-        assert "PermissionTicket" not in latest_revision(sandbox, protected)["slots"]["main"][
-            "content"
-        ]
+        assert (
+            "PermissionTicket"
+            not in latest_revision(sandbox, protected)["slots"]["main"]["content"]
+        )
 
         page.get_by_role("button", name="Undo these edits").click()
         undo = page.locator(".batch").first

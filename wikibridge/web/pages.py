@@ -293,11 +293,22 @@ def start_batch(number: str) -> Response:
         as_bot=as_bot,
         licence=licence,
     )
+    _enqueue(batches)
+    flash(f"Editing {len(links)} page(s) for ticket {ticket.number}.", "info")
+    return _back(number, f"batch-{batches[0].id}" if batches else "pages")
+
+
+def _batch_of(ticket: Ticket, batch_id: int) -> WikiBatch:
+    batch = db.session().get(WikiBatch, batch_id)
+    if batch is None or batch.ticket_id != ticket.id:
+        abort(404)
+    return batch
+
+
+def _enqueue(batches: Sequence[WikiBatch]) -> None:
     db.session().commit()
     for batch in batches:
         jobs_of(current_app).wiki_batch(batch.id)
-    flash(f"Editing {len(links)} page(s) for ticket {ticket.number}.", "info")
-    return _back(number, f"batch-{batches[0].id}" if batches else "pages")
 
 
 def _undo(ticket: Ticket, actions: Sequence[PageAction]) -> Response:
@@ -327,9 +338,7 @@ def _undo(ticket: Ticket, actions: Sequence[PageAction]) -> Response:
         as_bot=any(a.batch is not None and a.batch.as_bot for a in undoable),
         undo_of=undoable,
     )
-    db.session().commit()
-    for batch in batches:
-        jobs_of(current_app).wiki_batch(batch.id)
+    _enqueue(batches)
     flash(f"Undoing {len(undoable)} edit(s).", "info")
     return _back(ticket.number, f"batch-{batches[0].id}")
 
@@ -339,10 +348,7 @@ def _undo(ticket: Ticket, actions: Sequence[PageAction]) -> Response:
 def undo_batch(number: str, batch_id: int) -> Response:
     """Revert every edit of a batch that is still the page's latest revision."""
     ticket = ticket_for(number, Right.ANSWER)
-    batch = db.session().get(WikiBatch, batch_id)
-    if batch is None or batch.ticket_id != ticket.id:
-        abort(404)
-    return _undo(ticket, batch.actions)
+    return _undo(ticket, _batch_of(ticket, batch_id).actions)
 
 
 @bp.post("/tickets/<number>/wiki/actions/<int:action_id>/undo")
@@ -361,9 +367,7 @@ def undo_action(number: str, action_id: int) -> Response:
 def resume_batch(number: str, batch_id: int) -> Response:
     """Resume a paused batch with the current login."""
     ticket = ticket_for(number, Right.ANSWER)
-    batch = db.session().get(WikiBatch, batch_id)
-    if batch is None or batch.ticket_id != ticket.id:
-        abort(404)
+    batch = _batch_of(ticket, batch_id)
     login = current_login()
     assert login is not None
     if batch.status in ("paused", "stopped"):
@@ -376,8 +380,7 @@ def resume_batch(number: str, batch_id: int) -> Response:
             if action.status == "needs-login":
                 action.status = "queued"
             action.login_session_id = batch.login_session_id
-        db.session().commit()
-        jobs_of(current_app).wiki_batch(batch.id)
+        _enqueue([batch])
     return _back(number, f"batch-{batch.id}")
 
 
