@@ -9,6 +9,7 @@ same worker at the same time can never send its edit under another's name.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -53,6 +54,12 @@ class Credentials:
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         return f"Credentials(username={self.username!r}, ***)"
+
+    @property
+    def fingerprint(self) -> str:
+        """Tells one login from another without holding its secrets."""
+        secret = "\0".join((self.username, self.token_key, self.bearer, self.password))
+        return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def prepare_pywikibot_dir(instance_path: str) -> Path:
@@ -118,6 +125,11 @@ def site_as(
         config.usernames[target.family][target.code] = creds.username
         try:
             site = pywikibot.Site(target.code, target.family, user=creds.username)
+            # pywikibot caches one Site (and its CSRF token) per user: a token
+            # of the volunteer's previous login would be refused once.
+            if getattr(site, "_wikibridge_login", None) != creds.fingerprint:
+                site.tokens.clear()
+                site._wikibridge_login = creds.fingerprint
             if creds.password:
                 _log_in_with_password(site, creds)
             elif creds.bearer:
