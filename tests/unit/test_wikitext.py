@@ -1,6 +1,15 @@
-from wikibridge.wiki.wikitext import PageTags, add_permission_template, permission_ids
+from wikibridge.wiki.wikitext import (
+    PageTags,
+    TemplateNames,
+    confirm_permission,
+    permission_ids,
+)
 
 N = "2016060210016939"
+
+
+def add_permission_template(text: str, number: str, template: str, aliases=()):
+    return confirm_permission(text, number, TemplateNames(template, tuple(aliases)))
 
 
 def test_adds_template_above_categories():
@@ -47,8 +56,6 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from wikibridge.wiki.wikitext import (  # noqa: E402
-    TemplateNames,
-    confirm_permission,
     licence_template,
     mark_pending,
     page_tags,

@@ -506,11 +506,3 @@ def _is_unavailable(exc: Exception) -> bool:
         requests.Timeout,
     )
     return isinstance(exc, unavailable)
-
-
-def run_batch_job(app: Flask, batch_id: int) -> str:
-    """The job's entry point: log, and let the caller schedule a retry when the wiki is away."""
-    with new_session(app) as db:
-        if db.get(WikiBatch, batch_id) is None:
-            raise LookupError(f"no wiki batch {batch_id}")
-    return run_batch(app, batch_id)

@@ -439,30 +439,3 @@ def _pending(text: str, number: str, day: datetime.date, names: TemplateNames) -
     )
     edit.add(call)
     return _finish(edit, call, None, names, number, ())
-
-
-# --- The first interface, kept for wikibridge.wiki.actions -----------------------
-
-
-@dataclass(frozen=True)
-class TagResult:
-    """What tagging a page's text did."""
-
-    text: str
-    changed: bool
-    #: Ticket numbers the page already carried in a permission template.
-    existing: tuple[str, ...]
-
-
-def add_permission_template(
-    text: str, number: str, template: str, aliases: Iterable[str] = ()
-) -> TagResult:
-    """Add ``{{template|id=number}}`` unless the page already cites a ticket.
-
-    Now :func:`confirm_permission` with the default names for the other
-    templates, so "No permission since" and the like go at the same time; a page
-    that cites this ticket and still has such leftovers comes back changed.
-    """
-    names = TemplateNames(permission=template, permission_aliases=tuple(aliases))
-    change = confirm_permission(text, number, names)
-    return TagResult(change.text, change.changed, change.existing)
