@@ -505,7 +505,8 @@ def _write_state(state: SandboxState) -> None:
 
 
 def _password() -> str:
-    return secrets.token_urlsafe(18)
+    # Never a leading "-": createAndPromote.php would read the password as an option.
+    return "w" + secrets.token_urlsafe(18)
 
 
 def _botpassword() -> str:
