@@ -27,7 +27,7 @@ from wikibridge import db
 from wikibridge.jobs import jobs_of
 from wikibridge.mail.outgoing import FAILED, PENDING, Draft, resend, store_answer
 from wikibridge.web.access import current_volunteer, has_right, ticket_for
-from wikibridge.web.security import current_login, login_required
+from wikibridge.web.security import logged_in, login_required
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,6 @@ bp = Blueprint("answers", __name__)
 
 #: Longest text a note, call record or answer may have (a pasted mail archive is not one).
 MAX_TEXT = 200_000
-
-
-def _username() -> str:
-    login = current_login()
-    assert login is not None  # login_required ran
-    return login.username
 
 
 def _unsent(ticket: Ticket) -> list[Article]:
@@ -61,7 +55,7 @@ def compose(number: str) -> str:
         if chosen is None:
             abort(404, description="No such answer template for this queue.")
     last = last_customer_article(ticket)
-    values = variables(ticket, ticket.queue, _username(), last.from_addr if last else "")
+    values = variables(ticket, ticket.queue, logged_in().username, last.from_addr if last else "")
     quoted = quote(last.body, last.from_addr, last.created_at) if last else ""
     body = compose_body(chosen.body if chosen else "", values, quoted)
     original = last.subject if last else ticket.title
@@ -131,12 +125,12 @@ def send(number: str) -> Response:
         body=body,
     )
     session = db.session()
-    article = store_answer(session, current_app.config, ticket, draft, _username())
+    article = store_answer(session, current_app.config, ticket, draft, logged_in().username)
     if state:
-        change_state(session, ticket, state, _username(), until, by="answer")
+        change_state(session, ticket, state, logged_in().username, until, by="answer")
     elif ticket.state == State.NEW.value:
         # Answered is no longer new: it stays in the lists, as open.
-        change_state(session, ticket, State.OPEN.value, _username(), by="answer")
+        change_state(session, ticket, State.OPEN.value, logged_in().username, by="answer")
     session.commit()
     _enqueue(article.id)
     return redirect(url_for("queues.zoom", number=number, _anchor=f"article-{article.id}"))
@@ -181,13 +175,13 @@ def add_note(number: str) -> Response:
         ticket=ticket,
         channel="note",
         sender_type="agent",
-        from_addr=_username(),
+        from_addr=logged_in().username,
         subject=request.form.get("subject", "").strip()[:500] or "Note",
         body=_text(),
     )
     session.add(article)
     session.flush()
-    record(session, ticket, "note", _username(), article_id=article.id)
+    record(session, ticket, "note", logged_in().username, article_id=article.id)
     session.commit()
     flash("Note added.", "info")
     return redirect(url_for("queues.zoom", number=number, _anchor=f"article-{article.id}"))
@@ -206,8 +200,8 @@ def add_phone(number: str) -> Response:
         channel="phone",
         # Who spoke first: a customer's call reads like their mail would.
         sender_type="customer" if inbound else "agent",
-        from_addr=other if inbound else _username(),
-        to_addr=_username() if inbound else other,
+        from_addr=other if inbound else logged_in().username,
+        to_addr=logged_in().username if inbound else other,
         subject=request.form.get("subject", "").strip()[:500]
         or ("Call from " + other if inbound else "Call to " + other),
         body=_text(),
@@ -218,7 +212,7 @@ def add_phone(number: str) -> Response:
         session,
         ticket,
         "phone",
-        _username(),
+        logged_in().username,
         article_id=article.id,
         direction="inbound" if inbound else "outbound",
     )
@@ -237,7 +231,7 @@ def resend_article(number: str, article_id: int) -> Response:
     if article is None or article.ticket_id != ticket.id:
         abort(404)
     try:
-        resend(session, article, _username())
+        resend(session, article, logged_in().username)
     except ValueError as exc:
         abort(409, description=str(exc))
     session.commit()

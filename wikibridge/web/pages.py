@@ -25,7 +25,7 @@ from tickets.tickets import record
 from wikibridge import db
 from wikibridge.jobs import jobs_of
 from wikibridge.web.access import ticket_for
-from wikibridge.web.security import current_login, login_required
+from wikibridge.web.security import logged_in, login_required
 from wikibridge.wiki.batches import create_batch, progress
 from wikibridge.wiki.credentials import bot_configured
 from wikibridge.wiki.diff import line_diff
@@ -40,12 +40,6 @@ bp = Blueprint("pages", __name__)
 
 #: Most pages one preview shows (and one batch edits); more go in further batches.
 MAX_BATCH = 500
-
-
-def _username() -> str:
-    login = current_login()
-    assert login is not None  # login_required ran
-    return login.username
 
 
 def _wikis() -> dict[str, Any]:
@@ -103,7 +97,9 @@ def _link(ticket: Ticket, wiki: str, title: str, source: str) -> PageLink | None
     ).first()
     if exists is not None:
         return None
-    link = PageLink(ticket=ticket, wiki=wiki, title=title, linked_by=_username(), source=source)
+    link = PageLink(
+        ticket=ticket, wiki=wiki, title=title, linked_by=logged_in().username, source=source
+    )
     session.add(link)
     return link
 
@@ -150,7 +146,14 @@ def add_link(number: str) -> Response:
         link = _link(ticket, page_wiki, title, source)
         if link is not None:
             added.append(link)
-            record(db.session(), ticket, "page-linked", _username(), wiki=page_wiki, page=title)
+            record(
+                db.session(),
+                ticket,
+                "page-linked",
+                logged_in().username,
+                wiki=page_wiki,
+                page=title,
+            )
     _refresh(added)
     db.session().commit()
     if added:
@@ -189,7 +192,7 @@ def bulk_link(number: str) -> Response:
             db.session(),
             ticket,
             "pages-linked",
-            _username(),
+            logged_in().username,
             wiki=wiki,
             source=source,
             name=name,
@@ -281,8 +284,7 @@ def start_batch(number: str) -> Response:
     ticket = ticket_for(number, Right.ANSWER)
     links = _chosen_links(ticket)
     kind, licence, as_bot = _options()
-    login = current_login()
-    assert login is not None
+    login = logged_in()
     batches = create_batch(
         db.session(),
         ticket,
@@ -326,8 +328,7 @@ def _undo(ticket: Ticket, actions: Sequence[PageAction]) -> Response:
     if not undoable:
         flash("Nothing to undo: no edit of ours is left standing.", "error")
         return _back(ticket.number)
-    login = current_login()
-    assert login is not None
+    login = logged_in()
     batches = create_batch(
         db.session(),
         ticket,
@@ -368,8 +369,7 @@ def resume_batch(number: str, batch_id: int) -> Response:
     """Resume a paused batch with the current login."""
     ticket = ticket_for(number, Right.ANSWER)
     batch = _batch_of(ticket, batch_id)
-    login = current_login()
-    assert login is not None
+    login = logged_in()
     if batch.status in ("paused", "stopped"):
         batch.status = "queued"
         batch.message = f"resumed by {login.username}"

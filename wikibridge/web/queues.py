@@ -45,15 +45,9 @@ from wikibridge import db
 from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
 from wikibridge.web.articles import header_block
 from wikibridge.web.pages import pages_context
-from wikibridge.web.security import current_login, login_required
+from wikibridge.web.security import logged_in, login_required
 
 bp = Blueprint("queues", __name__)
-
-
-def _username() -> str:
-    login = current_login()
-    assert login is not None  # login_required ran
-    return login.username
 
 
 @bp.get("/")
@@ -240,7 +234,7 @@ def move(number: str) -> Response:
     target = next((q for q in visible_queues() if q.name == request.form.get("queue")), None)
     if target is None or not has_right(target.id, Right.MOVE_INTO):
         abort(400, description="Choose one of the queues you may move tickets into.")
-    if move_ticket(db.session(), ticket, target, _username()):
+    if move_ticket(db.session(), ticket, target, logged_in().username):
         db.session().commit()
         flash(f"Moved to {target.name}.", "info")
     return redirect(url_for("queues.zoom", number=number))

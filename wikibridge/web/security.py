@@ -49,6 +49,13 @@ def current_login() -> LoginSession | None:
     return login
 
 
+def logged_in() -> LoginSession:
+    """The login session of a request that ``login_required`` let through."""
+    login = current_login()
+    assert login is not None  # login_required ran
+    return login
+
+
 def _is_admin() -> bool:
     from tickets.access import is_admin
     from tickets.models import Volunteer
