@@ -99,6 +99,9 @@ def test_tag_a_batch_watch_it_and_undo(tmp_path, database_url, oauth_provider, p
         assert "-{{No permission since|day=1|month=November|year=2026}}" in diff
         assert "+{{Cc-by-sa-4.0}}" in diff
         page.get_by_role("button", name="Save 5 edits").click()
+        # Reloading while the save's redirect is still under way detaches the page.
+        page.wait_for_url(re.compile(r".*/tickets/\d+#batch-\d+$"))
+        page.wait_for_load_state("load")
 
         batch = page.locator(".batch").first
         # The progress is kept by the desk, not by the page: a reload shows it too.
@@ -122,8 +125,12 @@ def test_tag_a_batch_watch_it_and_undo(tmp_path, database_url, oauth_provider, p
             not in latest_revision(sandbox, protected)["slots"]["main"]["content"]
         )
 
-        page.get_by_role("button", name="Undo these edits").click()
+        # Until the redirect lands, ".batch" would still find the tagging batch.
+        with page.expect_navigation():
+            page.get_by_role("button", name="Undo these edits").click()
+        page.wait_for_load_state("load")
         undo = page.locator(".batch").first
+        assert undo.locator("h3").inner_text().startswith("Undo")
         wait_for(lambda: undo.locator(".batch-status").inner_text() == "done")
         assert "4 done" in undo.locator(".counts").inner_text()
         for title in titles[:-1]:
