@@ -19,6 +19,7 @@ from typing import Any
 import mwclient
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.live import live_desk
 from wikibridge.sandbox.seed import png_bytes
@@ -107,7 +108,7 @@ def test_mail_to_tagged_file(tmp_path, database_url, oauth_provider, page):
 
         page.get_by_role("link", name=number).click()
         info = page.locator(".ticket-info")
-        assert info.locator(".state").inner_text() == "new"
+        expect(info.locator(".state")).to_have_text("new")
         assert info.locator(".priority").inner_text() == "3 normal"
         assert info.locator(".queue").inner_text() == "Permissions"
         assert re.fullmatch(r"\d+ minutes?", info.locator(".age").inner_text())

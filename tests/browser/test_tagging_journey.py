@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.browser.test_journey import latest_revision, log_in
 from tests.live import live_desk
@@ -85,7 +86,7 @@ def test_tag_a_batch_watch_it_and_undo(tmp_path, database_url, oauth_provider, p
         page.select_option(".bulk-link-form select[name=source]", "category")
         page.fill(".bulk-link-form input[name=name]", category)
         page.get_by_role("button", name="Link in bulk").click()
-        assert "Linked 5 of 5 files" in page.locator(".flash").inner_text()
+        expect(page.locator(".flash")).to_contain_text("Linked 5 of 5 files")
         states = page.locator("table.links .page-state")
         assert states.count() == 5
         assert all("no permission" in s for s in states.all_inner_texts())
@@ -93,7 +94,7 @@ def test_tag_a_batch_watch_it_and_undo(tmp_path, database_url, oauth_provider, p
         page.locator(".select-all").check()
         assert page.locator(".tag-form input[name=licence]").input_value() == "CC-BY-SA-4.0"
         page.get_by_role("button", name="Preview changes").click()
-        assert page.locator("section.preview").count() == 5
+        expect(page.locator("section.preview")).to_have_count(5)
         diff = page.locator("table.diff").first.inner_text()
         assert f"+{{{{PermissionTicket|id={number}}}}}" in diff
         assert "-{{No permission since|day=1|month=November|year=2026}}" in diff

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import expect
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -95,10 +96,10 @@ def test_a_volunteers_day(tmp_path, database_url, oauth_provider, page):
             log_in(page, desk.url, carol.username, carol.password)
             page.wait_for_url(re.compile(r".*/queues$"))
             page.get_by_role("link", name="Permissions", exact=True).click()
-            assert "Tickets: 1-1 of 1" in page.locator(".pagination").inner_text()
+            expect(page.locator(".pagination")).to_contain_text("Tickets: 1-1 of 1")
             page.get_by_role("link", name=number).click()
             page.get_by_role("button", name="Take").click()
-            assert "(locked)" in page.locator(".owner").inner_text()
+            expect(page.locator(".owner")).to_contain_text("(locked)")
 
             page.get_by_role("link", name="Answer").click()
             page.get_by_role("link", name="Permission received").click()
@@ -113,7 +114,7 @@ def test_a_volunteers_day(tmp_path, database_url, oauth_provider, page):
             # The customer closes the loop; the volunteer had closed the ticket.
             page.select_option("select[name=state]", "closed successful")
             page.get_by_role("button", name="Set state").click()
-            assert page.locator(".ticket-info .state").inner_text() == "closed successful"
+            expect(page.locator(".ticket-info .state")).to_have_text("closed successful")
             reply = EmailMessage()
             reply["From"] = "jane@example.net"
             reply["To"] = "permissions@wikimedia.org"
@@ -128,7 +129,7 @@ def test_a_volunteers_day(tmp_path, database_url, oauth_provider, page):
             assert "One more photo follows" in page.locator("article.article").last.inner_text()
             page.select_option("select[name=state]", "closed successful")
             page.get_by_role("button", name="Set state").click()
-            assert page.locator(".ticket-info .state").inner_text() == "closed successful"
+            expect(page.locator(".ticket-info .state")).to_have_text("closed successful")
     finally:
         smtp.stop()
 
@@ -143,7 +144,7 @@ def test_the_head_grants_a_queue(tmp_path, database_url, oauth_provider, page):
         page.fill("input[name=username]", "Bob")
         page.select_option("select[name=queue]", "Info")
         page.get_by_role("button", name="Grant").click()
-        assert "Bob now has" in page.locator(".flash").inner_text()
+        expect(page.locator(".flash")).to_contain_text("Bob now has")
         listed = desk.command("volunteers", "list").stdout.decode()
         assert re.search(r"^Bob\tvolunteer\tInfo=answer,note,read$", listed, re.M), listed
         wait_for(lambda: "Bob" in page.locator(".volunteers").inner_text())
