@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tickets.models import PageAction, PageLink, WikiBatch, utcnow
 from tickets.tickets import ticket_by_number
 from wikibridge.db import new_session
-from wikibridge.wiki.batches import claim, progress, stalled
+from wikibridge.wiki.batches import claim, lease_of, progress, stalled
 
 from .conftest import make_test_app
 from .helpers import log_in, new_ticket
@@ -191,3 +191,24 @@ def test_a_batch_runs_in_one_worker_at_a_time_and_a_dead_workers_batch_is_found(
         assert stalled(db) == [batch_id]
         assert claim(db, batch_id) is True
         assert progress(batch).left == 1
+
+
+def test_the_lease_is_a_setting(app: Flask):
+    app.config["WIKI_LEASE_SECONDS"] = 5
+    assert lease_of(app) == dt.timedelta(seconds=5)
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg")
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": str(ids[0]), "kind": "confirm"},
+    )
+    with new_session(app) as db:
+        batch_id = db.scalars(select(WikiBatch.id)).one()
+        before = utcnow()
+        assert claim(db, batch_id, lease_of(app)) is True
+        batch = db.get(WikiBatch, batch_id)
+        assert batch is not None and batch.lease_until is not None
+        held = batch.lease_until.replace(tzinfo=None) - before.replace(tzinfo=None)
+        assert dt.timedelta(seconds=4) < held <= dt.timedelta(seconds=6)

@@ -79,6 +79,9 @@ DEFAULTS: dict[str, Any] = {
     "BOT_PASSWORD": "",
     # How long a batch of wiki edits waits before trying a wiki that did not answer.
     "WIKI_RETRY_SECONDS": 60,
+    # Seconds a worker holds a batch without renewing its lease before the
+    # periodic sweep hands the batch to another worker (it renews per page).
+    "WIKI_LEASE_SECONDS": 90,
     # Seconds between two edits of one worker (pywikibot's put_throttle).
     "WIKI_PUT_THROTTLE": 1,
     "OAUTH_SEND_CALLBACK": False,

@@ -62,11 +62,11 @@ def _run_wiki_batch(batch_id: int) -> str:
 
 def _wiki_sweep() -> None:
     from wikibridge.db import new_session
-    from wikibridge.wiki.batches import stalled
+    from wikibridge.wiki.batches import lease_of, stalled
 
     app = job_app()
     with app.app_context(), new_session(app) as session:
-        ids = stalled(session)
+        ids = stalled(session, lease_of(app))
     jobs = jobs_of(app)
     for batch_id in ids:
         jobs.wiki_batch(batch_id)

@@ -36,7 +36,15 @@ log = logging.getLogger(__name__)
 #: Page outcomes that end an action; anything else is still to do.
 FINAL = ("done", "skipped", "conflict", "failed")
 #: How long a worker may go without a sign of life before another resumes its batch.
+# A worker renews its lease on a batch before each page; one that has not
+# renewed for this long is taken for dead and its batch handed to another.
+# Long enough to outlast one page's maxlag and rate-limit waits.
 LEASE = dt.timedelta(seconds=90)
+
+
+def lease_of(app: Flask) -> dt.timedelta:
+    """The batch lease the settings ask for (``WIKI_LEASE_SECONDS``)."""
+    return dt.timedelta(seconds=float(app.config.get("WIKI_LEASE_SECONDS", LEASE.seconds)))
 
 
 class WikiUnavailable(Exception):
@@ -131,7 +139,7 @@ def create_batch(
     return list(batches.values())
 
 
-def claim(db: Session, batch_id: int) -> bool:
+def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE) -> bool:
     """Take the batch for this worker unless another one holds a live lease."""
     now = utcnow()
     result = db.execute(
@@ -144,21 +152,21 @@ def claim(db: Session, batch_id: int) -> bool:
                 & or_(WikiBatch.lease_until.is_(None), WikiBatch.lease_until < now),
             ),
         )
-        .values(status="running", lease_until=now + LEASE, message="")
+        .values(status="running", lease_until=now + lease, message="")
         .execution_options(synchronize_session=False)
     )
     db.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def stalled(db: Session) -> list[int]:
+def stalled(db: Session, lease: dt.timedelta = LEASE) -> list[int]:
     """Batches to hand to a worker: queued ones and those whose worker died."""
     now = utcnow()
     return list(
         db.scalars(
             select(WikiBatch.id).where(
                 or_(
-                    (WikiBatch.status == "queued") & (WikiBatch.changed_at < now - LEASE),
+                    (WikiBatch.status == "queued") & (WikiBatch.changed_at < now - lease),
                     (WikiBatch.status == "running") & (WikiBatch.lease_until < now),
                 )
             )
@@ -204,7 +212,7 @@ def run_batch(
     the wiki does not answer, after putting the batch back in the queue.
     """
     with new_session(app) as db:
-        if not claim(db, batch_id):
+        if not claim(db, batch_id, lease_of(app)):
             return "busy"
         batch = db.get(WikiBatch, batch_id)
         assert batch is not None
@@ -336,7 +344,7 @@ class _Runner:
                 )
 
     def _renew(self) -> None:
-        self.batch.lease_until = utcnow() + LEASE
+        self.batch.lease_until = utcnow() + lease_of(self.app)
         self.db.commit()
 
     def _page(self, action: PageAction, snap: Snapshot, interrupted: bool) -> None:
