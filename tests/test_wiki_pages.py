@@ -212,3 +212,32 @@ def test_the_lease_is_a_setting(app: Flask):
         assert batch is not None and batch.lease_until is not None
         held = batch.lease_until.replace(tzinfo=None) - before.replace(tzinfo=None)
         assert dt.timedelta(seconds=4) < held <= dt.timedelta(seconds=6)
+
+
+def test_admins_list_the_batches_that_wait(app: Flask):
+    from wikibridge.cli import cli
+
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg", "File:B.jpg")
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": [str(i) for i in ids], "kind": "confirm"},
+    )
+    with new_session(app) as db:
+        batch = db.scalars(select(WikiBatch)).one()
+        batch.status, batch.message = "stopped", "the bot could not log in:\nwrong password"
+        batch.actions[0].status = "done"
+        db.commit()
+        batch_id = batch.id
+    runner = app.test_cli_runner()
+    result = runner.invoke(cli, ["wiki", "batches"])
+    assert result.exit_code == 0, result.output
+    fields = result.output.rstrip("\n").split("\t")
+    assert fields[:7] == [str(batch_id), number, "commons", "confirm", "stopped", "Alice", "1/2"]
+    assert fields[8] == "the bot could not log in: wrong password"
+    assert runner.invoke(cli, ["wiki", "batches", "--status", "paused"]).output == ""
+    assert runner.invoke(cli, ["wiki", "batches", "--ticket", number]).output == result.output
+    missing = runner.invoke(cli, ["wiki", "batches", "--ticket", "1"])
+    assert missing.exit_code != 0 and "no ticket 1" in missing.output

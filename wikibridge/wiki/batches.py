@@ -35,10 +35,9 @@ log = logging.getLogger(__name__)
 
 #: Page outcomes that end an action; anything else is still to do.
 FINAL = ("done", "skipped", "conflict", "failed")
-#: How long a worker may go without a sign of life before another resumes its batch.
-# A worker renews its lease on a batch before each page; one that has not
-# renewed for this long is taken for dead and its batch handed to another.
-# Long enough to outlast one page's maxlag and rate-limit waits.
+#: How long a worker may go without a sign of life before another resumes its
+#: batch (it renews the lease before each page): long enough to outlast one
+#: page's maxlag and rate-limit waits. ``WIKI_LEASE_SECONDS`` overrides it.
 LEASE = dt.timedelta(seconds=90)
 
 

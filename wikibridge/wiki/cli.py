@@ -134,6 +134,50 @@ def resume(batch_id: int) -> None:
     sys.exit(_run_with_bar(app, [batch_id], left))
 
 
+BATCH_STATUSES = ("queued", "running", "paused", "stopped", "done")
+
+
+@wiki_cli.command("batches")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(BATCH_STATUSES),
+    help="Only batches in this state (repeatable); default: all but done.",
+)
+@click.option("--ticket", "number", help="Only the batches of this ticket.")
+@click.option("--limit", default=100, show_default=True, help="At most this many, newest first.")
+def batches(statuses: tuple[str, ...], number: str | None, limit: int) -> None:
+    """List wiki batches, one per line, for an admin to see what waits.
+
+    Columns, tab-separated: batch id, ticket, wiki, kind, status, requested by,
+    pages finished/total, last change (UTC), message. A "stopped" batch waits
+    for ``wikibridge wiki resume``; a "paused" one for its volunteer's login.
+    """
+    from tickets.models import Ticket, WikiBatch
+    from wikibridge.db import new_session
+    from wikibridge.wiki.batches import progress
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    query = select(WikiBatch).order_by(WikiBatch.id.desc()).limit(limit)
+    query = query.where(WikiBatch.status.in_(statuses or BATCH_STATUSES[:-1]))
+    with new_session(app) as db:
+        if number is not None:
+            ticket_id = db.scalars(select(Ticket.id).where(Ticket.number == number)).first()
+            if ticket_id is None:
+                raise click.ClickException(f"no ticket {number}")
+            query = query.where(WikiBatch.ticket_id == ticket_id)
+        for batch in db.scalars(query):
+            counts = progress(batch)
+            message = " ".join(batch.message.split())
+            click.echo(
+                f"{batch.id}\t{batch.ticket.number}\t{batch.wiki}\t{batch.kind}\t"
+                f"{batch.status}\t{'bot for ' if batch.as_bot else ''}{batch.requested_by}\t"
+                f"{counts.total - counts.left}/{counts.total}\t"
+                f"{batch.changed_at:%Y-%m-%d %H:%M}\t{message}"
+            )
+
+
 def _link_for(db: Any, ticket: Any, wiki: str, title: str) -> Any:
     from tickets.models import PageLink
 
