@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from oauth import oauth1_verifier
 from oauth.mediawiki1 import api_auth, complete, initiate
+from tests.live import free_port
 from tests.oauth_fixtures import OAuthProvider, callback_query
 from wikibridge.sandbox import seed, wikis
 from wikibridge.sandbox.cli import sandbox as sandbox_cli
@@ -356,7 +357,12 @@ def test_up_again_is_fast_and_idempotent(sandbox: SandboxState) -> None:
 
 def test_cli_up_and_status(sandbox: SandboxState) -> None:
     runner = CliRunner()
-    result = runner.invoke(sandbox_cli, ["up", "--dir", str(sandbox.dir), "--no-install"])
+    # Never the default port: `make run`'s sandbox may be using it.
+    port = os.environ.get("WIKIBRIDGE_TEST_OAUTH_PORT") or str(free_port())
+    result = runner.invoke(
+        sandbox_cli,
+        ["up", "--dir", str(sandbox.dir), "--no-install", "--oauth-port", port],
+    )
     assert result.exit_code == 0, result.output
     assert f"{sandbox.commons.url}/wiki/" in result.stdout
     assert "sandbox-only" in result.stdout

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from wikibridge.sandbox.family import write_family_file
 from wikibridge.sandbox.oauth_provider_store import SandboxConsumers
-from wikibridge.sandbox.wikis import SandboxState
+from wikibridge.sandbox.state import SandboxState
 
 OAUTH_FAMILY = "sandboxoauth"
 #: The bot logs in with its bot password straight at the wikis, not through the provider.

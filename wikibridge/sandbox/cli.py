@@ -82,16 +82,15 @@ def sandbox() -> None:
 @click.option(
     "--oauth-port",
     type=int,
-    default=DEFAULT_OAUTH_PORT,
-    show_default=True,
-    help="Port of the sandbox OAuth provider on 127.0.0.1.",
+    default=None,
+    help="Port of the sandbox OAuth provider on 127.0.0.1 [default: as before, else 8180].",
 )
 @click.option("--no-install", is_flag=True, help="Never run apt-get; fail if packages lack.")
 def up_command(
     state_dir: Path,
     commons_port: int | None,
     meta_port: int | None,
-    oauth_port: int,
+    oauth_port: int | None,
     no_install: bool,
 ) -> None:
     """Create, seed and start the sandbox wikis and OAuth provider (fast when running)."""
@@ -111,6 +110,10 @@ def up_command(
                 meta_port=ports["meta"],
                 install=not no_install,
             )
+        # Like the wikis, the provider keeps its port: another sandbox (the
+        # tests', `make run`'s) may hold the default one.
+        if oauth_port is None:
+            oauth_port = oauth_provider.last_port(state_dir) or DEFAULT_OAUTH_PORT
         provider_url = oauth_provider.ensure_running(state_dir, oauth_port)
     except (wikis.SandboxError, oauth_provider.ProviderError) as exc:
         raise click.ClickException(str(exc)) from exc

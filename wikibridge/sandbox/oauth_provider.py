@@ -159,6 +159,12 @@ def running_url(state_dir: Path) -> str | None:
     return None
 
 
+def last_port(state_dir: Path) -> int | None:
+    """The port this sandbox's provider last ran on, if it ever ran."""
+    info = _read_pid(oauth_dir(Path(state_dir).expanduser().absolute()))
+    return None if info is None else info.port
+
+
 def ensure_running(state_dir: Path, port: int = 8180) -> str:
     """Start the provider in the background unless it already runs; return its base URL.
 

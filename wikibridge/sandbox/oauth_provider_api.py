@@ -18,7 +18,7 @@ from oauthlib.oauth2 import WebApplicationServer
 from wikibridge.sandbox.oauth_provider_http import signed_parts, without_oauth
 from wikibridge.sandbox.oauth_provider_oauth1 import OAuth1Endpoints, failure_reason
 from wikibridge.sandbox.oauth_provider_wiki import ProxyError, WikiBackend
-from wikibridge.sandbox.wikis import SandboxWiki
+from wikibridge.sandbox.state import SandboxWiki
 
 __all__ = ["ApiProxy"]
 

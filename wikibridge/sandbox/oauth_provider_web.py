@@ -34,7 +34,7 @@ from wikibridge.sandbox.oauth_provider_oauth1 import LAST_FAILURE, OAuth1Endpoin
 from wikibridge.sandbox.oauth_provider_oauth2 import new_oauth2_server
 from wikibridge.sandbox.oauth_provider_store import CALLBACK_PREFIX, Store, oauth_dir, state_id
 from wikibridge.sandbox.oauth_provider_wiki import ProxyError, WikiBackend
-from wikibridge.sandbox.wikis import SandboxError, SandboxWiki
+from wikibridge.sandbox.state import SandboxError, SandboxWiki
 
 __all__ = ["SESSION_COOKIE", "create_app"]
 

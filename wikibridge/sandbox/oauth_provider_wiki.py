@@ -19,7 +19,8 @@ from typing import Any
 
 import requests
 
-from wikibridge.sandbox.wikis import SandboxError, SandboxState, SandboxWiki, Volunteer, load_state
+from wikibridge.sandbox.state import SandboxError, SandboxState, SandboxWiki, Volunteer
+from wikibridge.sandbox.wikis import load_state
 
 __all__ = ["ForwardedResponse", "ProxyError", "WikiBackend"]
 
