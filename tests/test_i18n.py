@@ -27,7 +27,18 @@ MARKED_TEMPLATES = [
     "_wiki_pages.html",
     "wiki_preview.html",
     "error.html",
+    "search.html",
+    "news_list.html",
+    "answer.html",
+    "note.html",
+    "admin_volunteers.html",
+    "admin_queues.html",
+    "admin_templates.html",
+    "admin_news.html",
 ]
+#: The modules whose flash and error messages are marked.
+WEB_MODULES = sorted((Path(ROOT) / "wikibridge" / "web").glob("*.py"))
+CSRF = "test-csrf"
 
 
 @pytest.fixture
@@ -114,6 +125,52 @@ def test_ticket_pages_in_german(i18n_client, app):
     assert "Seite verknüpfen" in zoom and "Noch keine Seiten verknüpft." in zoom
 
 
+def test_flash_messages_in_german(i18n_client, app):
+    log_in(app, i18n_client)
+    number = new_ticket(app)
+    i18n_client.get("/queues?lang=de")  # the choice is kept in the cookie
+    response = i18n_client.post(
+        f"/tickets/{number}/take", data={"csrf_token": CSRF}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert "Das Ticket gehört jetzt dir; es ist für dich gesperrt." in page
+    assert "You own this ticket now" not in page
+    response = i18n_client.post(
+        f"/tickets/{number}/note",
+        data={"csrf_token": CSRF, "body": "Looks fine."},
+        follow_redirects=True,
+    )
+    assert "Notiz hinzugefügt." in response.get_data(as_text=True)
+
+
+def test_flash_messages_in_english_are_unchanged(i18n_client, app):
+    log_in(app, i18n_client)
+    number = new_ticket(app)
+    response = i18n_client.post(
+        f"/tickets/{number}/priority", data={"csrf_token": CSRF, "priority": "2"}
+    )
+    page = i18n_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Priority: 2." in page
+
+
+def test_note_answer_and_error_pages_in_german(i18n_client, app):
+    log_in(app, i18n_client)
+    number = new_ticket(app)
+    note = i18n_client.get(f"/tickets/{number}/note?lang=de").get_data(as_text=True)
+    assert f"Interne Notiz hinzufügen — Ticket#{number}" in note
+    assert "Notizen sehen nur Freiwillige; sie werden nie an den Kunden gesendet." in note
+    assert "<label>Betreff <input" in note and "Notiz hinzufügen</button>" in note
+    phone = i18n_client.get(f"/tickets/{number}/note?kind=phone").get_data(as_text=True)
+    assert "Sie haben uns angerufen" in phone and "Telefonat festhalten</button>" in phone
+    answer = i18n_client.get(f"/tickets/{number}/answer").get_data(as_text=True)
+    assert f"Ticket#{number} beantworten" in answer
+    assert "<strong>Leere Antwort</strong>" in answer and "Senden</button>" in answer
+    response = i18n_client.get("/tickets/0000000000000000")
+    assert response.status_code == 404
+    missing = response.get_data(as_text=True)
+    assert "<h1>Nicht gefunden</h1>" in missing and "prüfe bitte die Schreibweise" in missing
+
+
 def test_pagination_line_in_english_is_unchanged(i18n_client, app):
     log_in(app, i18n_client)
     new_ticket(app)
@@ -143,6 +200,14 @@ def test_every_marked_template_string_is_in_the_catalog():
         ):
             msgid = message if isinstance(message, str) else message[0]
             assert msgid in known, f"{name}: {msgid!r} has no German translation"
+
+
+@pytest.mark.parametrize("module", WEB_MODULES, ids=lambda p: p.name)
+def test_every_marked_web_message_is_in_the_catalog(module: Path):
+    known = {m.id for m in _catalog() if m.id}
+    for _lineno, message, _comments, _context in extract_from_file("python", str(module)):
+        msgid = message if isinstance(message, str) else tuple(message)
+        assert msgid in known, f"{module.name}: {msgid!r} has no German translation"
 
 
 def test_compiled_catalog_matches_the_po_file():

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, g
+from flask_babel import gettext
 from sqlalchemy import select
 
 from tickets.access import Right, is_admin, rights_by_queue
@@ -60,7 +61,12 @@ def require(queue_id: int, right: Right) -> None:
     if not has_right(queue_id, Right.READ):
         abort(404)
     if not has_right(queue_id, right):
-        abort(403, description=f"You may not do this in this queue (needs the right {right}).")
+        abort(
+            403,
+            description=gettext(
+                "You may not do this in this queue (needs the right %(right)s).", right=right
+            ),
+        )
 
 
 def ticket_for(number: str, right: Right = Right.READ) -> Ticket:
@@ -79,7 +85,7 @@ def admin_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not is_admin(current_volunteer()):
-            abort(403, description="Only volunteer administrators may do this.")
+            abort(403, description=gettext("Only volunteer administrators may do this."))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -35,7 +36,7 @@ def volunteers() -> str:
 def _queue_from_form() -> Queue:
     queue = queue_by_name(db.session(), request.form.get("queue", ""))
     if queue is None:
-        abort(400, description="Choose a queue.")
+        abort(400, description=gettext("Choose a queue."))
     return queue
 
 
@@ -45,7 +46,7 @@ def grant_access() -> Response:
     """Give a volunteer rights on a queue (and its subqueues)."""
     username = request.form.get("username", "").strip()
     if not username:
-        abort(400, description="Give the volunteer's wiki user name.")
+        abort(400, description=gettext("Give the volunteer's wiki user name."))
     known = {r.value for r in Right}
     rights = {Right(r) for r in request.form.getlist("rights") if r in known}
     session = db.session()
@@ -53,7 +54,15 @@ def grant_access() -> Response:
     queue = _queue_from_form()
     grant(session, volunteer, queue, rights, current_volunteer().username)
     session.commit()
-    flash(f"{username} now has {', '.join(sorted(rights | {Right.READ}))} on {queue.name}.", "info")
+    flash(
+        gettext(
+            "%(name)s now has %(rights)s on %(queue)s.",
+            name=username,
+            rights=", ".join(sorted(rights | {Right.READ})),
+            queue=queue.name,
+        ),
+        "info",
+    )
     return redirect(url_for("admin.volunteers"))
 
 
@@ -69,7 +78,14 @@ def revoke_access(volunteer_id: int) -> Response:
     if revoke(session, volunteer, queue, current_volunteer().username):
         login_sessions.end_all_for(session, volunteer.id)
     session.commit()
-    flash(f"{volunteer.username} no longer has access to {queue.name}.", "info")
+    flash(
+        gettext(
+            "%(name)s no longer has access to %(queue)s.",
+            name=volunteer.username,
+            queue=queue.name,
+        ),
+        "info",
+    )
     return redirect(url_for("admin.volunteers"))
 
 
@@ -79,16 +95,16 @@ def set_role(volunteer_id: int) -> Response:
     """Only the head appoints or removes volunteer administrators."""
     me = current_volunteer()
     if me.role != Role.HEAD.value:
-        abort(403, description="Only the head changes roles.")
+        abort(403, description=gettext("Only the head changes roles."))
     session = db.session()
     volunteer = session.get(Volunteer, volunteer_id)
     role = request.form.get("role", "")
     if volunteer is None:
         abort(404)
     if role not in {r.value for r in Role} or volunteer.id == me.id:
-        abort(400, description="Choose a role for someone else.")
+        abort(400, description=gettext("Choose a role for someone else."))
     volunteer.role = role
     login_sessions.end_all_for(session, volunteer.id)
     session.commit()
-    flash(f"{volunteer.username} is now {role}.", "info")
+    flash(gettext("%(name)s is now %(role)s.", name=volunteer.username, role=role), "info")
     return redirect(url_for("admin.volunteers"))

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from tickets.access import Right
@@ -53,7 +54,7 @@ def compose(number: str) -> str:
     if wanted is not None:
         chosen = next((t for t in templates if t.id == wanted), None)
         if chosen is None:
-            abort(404, description="No such answer template for this queue.")
+            abort(404, description=gettext("No such answer template for this queue."))
     last = last_customer_article(ticket)
     values = variables(ticket, ticket.queue, logged_in().username, last.from_addr if last else "")
     quoted = quote(last.body, last.from_addr, last.created_at) if last else ""
@@ -86,10 +87,10 @@ def _pending_until(state: str) -> dt.datetime | None:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        abort(400, description="Give the date and time the ticket is due again (UTC).")
+        abort(400, description=gettext("Give the date and time the ticket is due again (UTC)."))
     when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
     if when <= dt.datetime.now(dt.UTC):
-        abort(400, description="The pending date must be in the future.")
+        abort(400, description=gettext("The pending date must be in the future."))
     return when
 
 
@@ -100,22 +101,30 @@ def send(number: str) -> Response:
     ticket = ticket_for(number, Right.ANSWER)
     if locked_by_other(ticket, current_volunteer()):
         # The lock is what keeps two volunteers from answering the same mail.
-        owner = ticket.owner.username if ticket.owner else "another volunteer"
-        abort(409, description=f"{owner} has locked this ticket and is answering it.")
+        owner = ticket.owner.username if ticket.owner else gettext("another volunteer")
+        abort(
+            409,
+            description=gettext(
+                "%(owner)s has locked this ticket and is answering it.", owner=owner
+            ),
+        )
     to = request.form.get("to", "").strip()
     body = request.form.get("body", "")
     if not to or not body.strip():
-        abort(400, description="An answer needs a recipient and a text.")
+        abort(400, description=gettext("An answer needs a recipient and a text."))
     if len(body) > MAX_TEXT:
-        abort(400, description="The answer is too long.")
+        abort(400, description=gettext("The answer is too long."))
     state = request.form.get("next_state", "")
     if state and state not in NEXT_STATES:
-        abort(400, description="Choose one of the offered states.")
+        abort(400, description=gettext("Choose one of the offered states."))
     if state and state != ticket.state and not has_right(ticket.queue_id, Right.OWN):
         # Checked before anything is stored, so nothing half-done is left.
         abort(
             403,
-            description=f"You may answer but not change the state (needs the right {Right.OWN}).",
+            description=gettext(
+                "You may answer but not change the state (needs the right %(right)s).",
+                right=Right.OWN,
+            ),
         )
     until = _pending_until(state)
     draft = Draft(
@@ -142,9 +151,9 @@ def _enqueue(article_id: int) -> None:
         jobs_of(current_app).send_article(article_id)
     except Exception:  # the answer is stored; the sweep sends it
         log.exception("cannot enqueue article %s; the sweep will", article_id)
-        flash("The answer is saved; it will be sent in a few minutes.", "info")
+        flash(gettext("The answer is saved; it will be sent in a few minutes."), "info")
     else:
-        flash("The answer is saved and being sent.", "info")
+        flash(gettext("The answer is saved and being sent."), "info")
 
 
 @bp.get("/tickets/<number>/note")
@@ -159,9 +168,9 @@ def note_form(number: str) -> str:
 def _text() -> str:
     text = request.form.get("body", "")
     if not text.strip():
-        abort(400, description="Write something first.")
+        abort(400, description=gettext("Write something first."))
     if len(text) > MAX_TEXT:
-        abort(400, description="The text is too long.")
+        abort(400, description=gettext("The text is too long."))
     return text
 
 
@@ -183,7 +192,7 @@ def add_note(number: str) -> Response:
     session.flush()
     record(session, ticket, "note", logged_in().username, article_id=article.id)
     session.commit()
-    flash("Note added.", "info")
+    flash(gettext("Note added."), "info")
     return redirect(url_for("queues.zoom", number=number, _anchor=f"article-{article.id}"))
 
 
@@ -217,7 +226,7 @@ def add_phone(number: str) -> Response:
         direction="inbound" if inbound else "outbound",
     )
     session.commit()
-    flash("Phone call recorded.", "info")
+    flash(gettext("Phone call recorded."), "info")
     return redirect(url_for("queues.zoom", number=number, _anchor=f"article-{article.id}"))
 
 

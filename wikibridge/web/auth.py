@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from oauth import (
@@ -116,7 +117,10 @@ def _finish_handshake(app: Flask, handshake: dict[str, Any]) -> tuple[Identity, 
     if handshake.get("version") == "2":
         check_oauth2_state(handshake.get("state"), request.args.get("state"))
         if request.args.get("error"):
-            raise OAuthError("You did not allow the help desk to use your wiki account.")
+            raise OAuthError(
+                gettext("You did not allow the help desk to use your wiki account."),
+                detail="the volunteer did not allow the consumer",
+            )
         token = mediawiki2.fetch_token(
             app.config["OAUTH_REST_URL"],
             app.config["OAUTH_CONSUMER_KEY"],
@@ -185,8 +189,10 @@ def callback() -> Response | tuple[str, int]:
     pending = current_login()
     if pending is None or pending.handshake is None:
         return _refuse(
-            "This login link does not belong to a login started in this browser. "
-            "Please start the login again."
+            gettext(
+                "This login link does not belong to a login started in this browser. "
+                "Please start the login again."
+            )
         )
     handshake = _box().open(pending.handshake)
     # One use only: a replayed callback finds nothing pending.

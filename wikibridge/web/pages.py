@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -114,7 +115,7 @@ def _refresh(links: Sequence[PageLink]) -> None:
         try:
             snaps = read_pages(_wikis()[wiki], [link.title for link in group])
         except ReadError as exc:
-            flash(f"Could not read {wiki}: {exc}", "error")
+            flash(gettext("Could not read %(wiki)s: %(error)s", wiki=wiki, error=exc), "error")
             continue
         for link in group:
             link.state = state_of(snaps[link.title], names)
@@ -129,11 +130,11 @@ def add_link(number: str) -> Response:
     wikis = _wikis()
     wiki = request.form.get("wiki") or next(iter(wikis))
     if wiki not in wikis:
-        abort(400, description="unknown wiki")
+        abort(400, description=gettext("unknown wiki"))
     lines = [line for line in request.form.get("page", "").splitlines() if line.strip()]
     lines += request.form.getlist("suggested")
     if not lines:
-        flash("Type a page title or paste its address.", "error")
+        flash(gettext("Type a page title or paste its address."), "error")
         return _back(number)
     added: list[PageLink] = []
     for line in lines[:MAX_BATCH]:
@@ -157,12 +158,12 @@ def add_link(number: str) -> Response:
     _refresh(added)
     db.session().commit()
     if added:
-        flash(
-            f"Linked {', '.join(link.title for link in added[:5])}"
-            + (f" and {len(added) - 5} more" if len(added) > 5 else "")
-            + ".",
-            "info",
-        )
+        titles = ", ".join(link.title for link in added[:5])
+        if len(added) > 5:
+            message = gettext("Linked %(titles)s and %(n)s more.", titles=titles, n=len(added) - 5)
+        else:
+            message = gettext("Linked %(titles)s.", titles=titles)
+        flash(message, "info")
     return _back(number)
 
 
@@ -173,10 +174,10 @@ def bulk_link(number: str) -> Response:
     ticket = ticket_for(number, Right.NOTE)
     wiki = request.form.get("wiki") or next(iter(_wikis()))
     if wiki not in _wikis():
-        abort(400, description="unknown wiki")
+        abort(400, description=gettext("unknown wiki"))
     source, name = request.form.get("source", ""), request.form.get("name", "").strip()
     if source not in ("category", "uploads") or not name:
-        flash("Name a category or a user.", "error")
+        flash(gettext("Name a category or a user."), "error")
         return _back(number)
     try:
         if source == "category":
@@ -201,9 +202,17 @@ def bulk_link(number: str) -> Response:
     _refresh(added)
     db.session().commit()
     if not titles:
-        flash(f"No files found for {name}.", "error")
+        flash(gettext("No files found for %(name)s.", name=name), "error")
     else:
-        flash(f"Linked {len(added)} of {len(titles)} files ({name}).", "info")
+        flash(
+            gettext(
+                "Linked %(n)s of %(total)s files (%(name)s).",
+                n=len(added),
+                total=len(titles),
+                name=name,
+            ),
+            "info",
+        )
     return _back(number)
 
 
@@ -221,23 +230,29 @@ def _chosen_links(ticket: Ticket) -> list[PageLink]:
     ids = {int(v) for v in request.form.getlist("link") if v.isdigit()}
     links = [link for link in ticket.page_links if link.id in ids]
     if not links:
-        abort(400, description="Choose at least one linked page.")
+        abort(400, description=gettext("Choose at least one linked page."))
     return links[:MAX_BATCH]
 
 
 def _options() -> tuple[str, str, bool]:
     kind = request.form.get("kind", CONFIRM)
     if kind not in (CONFIRM, PENDING):
-        abort(400, description="unknown action")
+        abort(400, description=gettext("unknown action"))
     licence = request.form.get("licence", "").strip().upper() if kind == CONFIRM else ""
     if licence:
         try:
             licence_template(licence)
         except ValueError:
-            abort(400, description=f"{licence} is not a licence this desk knows a template for")
+            abort(
+                400,
+                description=gettext(
+                    "%(licence)s is not a licence this desk knows a template for",
+                    licence=licence,
+                ),
+            )
     as_bot = request.form.get("as_bot") == "1"
     if as_bot and not bot_configured(current_app.config):
-        abort(400, description="no bot account is configured")
+        abort(400, description=gettext("no bot account is configured"))
     return kind, licence, as_bot
 
 
@@ -255,7 +270,7 @@ def preview(number: str) -> str | Response:
         try:
             snaps = read_pages(_wikis()[wiki], [link.title for link in group])
         except ReadError as exc:
-            flash(f"Could not read {wiki}: {exc}", "error")
+            flash(gettext("Could not read %(wiki)s: %(error)s", wiki=wiki, error=exc), "error")
             return _back(number)
         for link in group:
             snap = snaps[link.title]
@@ -296,7 +311,15 @@ def start_batch(number: str) -> Response:
         licence=licence,
     )
     _enqueue(batches)
-    flash(f"Editing {len(links)} page(s) for ticket {ticket.number}.", "info")
+    flash(
+        ngettext(
+            "Editing %(num)d page for ticket %(n)s.",
+            "Editing %(num)d pages for ticket %(n)s.",
+            len(links),
+            n=ticket.number,
+        ),
+        "info",
+    )
     return _back(number, f"batch-{batches[0].id}" if batches else "pages")
 
 
@@ -326,7 +349,7 @@ def _undo(ticket: Ticket, actions: Sequence[PageAction]) -> Response:
         )
     ]
     if not undoable:
-        flash("Nothing to undo: no edit of ours is left standing.", "error")
+        flash(gettext("Nothing to undo: no edit of ours is left standing."), "error")
         return _back(ticket.number)
     login = logged_in()
     batches = create_batch(
@@ -340,7 +363,7 @@ def _undo(ticket: Ticket, actions: Sequence[PageAction]) -> Response:
         undo_of=undoable,
     )
     _enqueue(batches)
-    flash(f"Undoing {len(undoable)} edit(s).", "info")
+    flash(ngettext("Undoing %(num)d edit.", "Undoing %(num)d edits.", len(undoable)), "info")
     return _back(ticket.number, f"batch-{batches[0].id}")
 
 

@@ -14,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -130,7 +131,7 @@ def bulk() -> Response:
     action = request.form.get("action", "")
     numbers = request.form.getlist("tickets")
     if action not in BULK_ACTIONS or not numbers:
-        abort(400, description="Select tickets and an action.")
+        abort(400, description=gettext("Select tickets and an action."))
     session = db.session()
     done, refused = [], []
     into = ticket_for(numbers[0], Right.OWN) if action == "merge" else None
@@ -146,10 +147,16 @@ def bulk() -> Response:
             continue
         done.append(number)
     session.commit()
-    flash(
-        f"{action}: {len(done)} done" + (f", {len(refused)} refused" if refused else ""),
-        "info" if not refused else "error",
-    )
+    if refused:
+        message = gettext(
+            "%(action)s: %(done)s done, %(refused)s refused",
+            action=action,
+            done=len(done),
+            refused=len(refused),
+        )
+    else:
+        message = gettext("%(action)s: %(done)s done", action=action, done=len(done))
+    flash(message, "info" if not refused else "error")
     return redirect(request.referrer or url_for("queues.queue_view"))
 
 
@@ -233,8 +240,8 @@ def move(number: str) -> Response:
     ticket = ticket_for(number, Right.OWN)
     target = next((q for q in visible_queues() if q.name == request.form.get("queue")), None)
     if target is None or not has_right(target.id, Right.MOVE_INTO):
-        abort(400, description="Choose one of the queues you may move tickets into.")
+        abort(400, description=gettext("Choose one of the queues you may move tickets into."))
     if move_ticket(db.session(), ticket, target, logged_in().username):
         db.session().commit()
-        flash(f"Moved to {target.name}.", "info")
+        flash(gettext("Moved to %(queue)s.", queue=target.name), "info")
     return redirect(url_for("queues.zoom", number=number))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, abort, g, redirect, request, session, url_for
+from flask_babel import gettext
 
 from wikibridge import db
 from wikibridge import sessions as login_sessions
@@ -34,8 +35,10 @@ def _check_csrf() -> None:
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
         abort(
             400,
-            description="The form had expired or did not come from this site. "
-            "Go back, reload the page and try again.",
+            description=gettext(
+                "The form had expired or did not come from this site. "
+                "Go back, reload the page and try again."
+            ),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from tickets.access import Right
@@ -48,7 +49,7 @@ def take_ticket(number: str) -> Response:
         take(db.session(), ticket, current_volunteer())
     except WorkflowError as exc:
         return _refused(number, exc)
-    return _done(number, "You own this ticket now; it is locked for you.")
+    return _done(number, gettext("You own this ticket now; it is locked for you."))
 
 
 @bp.post("/tickets/<number>/release")
@@ -60,7 +61,7 @@ def release_ticket(number: str) -> Response:
         release(db.session(), ticket, current_volunteer())
     except WorkflowError as exc:
         return _refused(number, exc)
-    return _done(number, "Ticket unlocked.")
+    return _done(number, gettext("Ticket unlocked."))
 
 
 @bp.post("/tickets/<number>/state")
@@ -75,7 +76,7 @@ def change_state(number: str) -> Response:
         )
     except WorkflowError as exc:
         return _refused(number, exc)
-    return _done(number, f"State: {ticket.state}.")
+    return _done(number, gettext("State: %(state)s.", state=ticket.state))
 
 
 @bp.post("/tickets/<number>/priority")
@@ -92,7 +93,7 @@ def change_priority(number: str) -> Response:
         )
     except WorkflowError as exc:
         return _refused(number, exc)
-    return _done(number, f"Priority: {ticket.priority}.")
+    return _done(number, gettext("Priority: %(priority)s.", priority=ticket.priority))
 
 
 @bp.post("/tickets/<number>/merge")
@@ -105,7 +106,7 @@ def merge_ticket(number: str) -> Response:
         merge(db.session(), ticket, target, current_volunteer().username)
     except WorkflowError as exc:
         return _refused(number, exc)
-    return _done(number, f"Merged into {target.number}.")
+    return _done(number, gettext("Merged into %(n)s.", n=target.number))
 
 
 @bp.post("/tickets/<number>/link")
@@ -120,4 +121,6 @@ def link_ticket(number: str) -> Response:
         made = link(db.session(), ticket, other, current_volunteer().username)
     except WorkflowError as exc:
         return _refused(number, exc)
-    return _done(number, f"Linked to {other.number}." if made else "Already linked.")
+    if not made:
+        return _done(number, gettext("Already linked."))
+    return _done(number, gettext("Linked to %(n)s.", n=other.number))
