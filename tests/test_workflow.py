@@ -101,3 +101,23 @@ def test_link_and_customer_tickets_on_zoom(client, app):
     zoom = client.get(f"/tickets/{a}").get_data(as_text=True)
     assert "Linked tickets" in zoom and b in zoom
     assert "customer&#39;s other tickets" in zoom or "customer's other tickets" in zoom
+
+
+def test_the_customers_other_tickets_ignore_the_case_of_the_address(client, app):
+    log_in(app, client)
+    first = new_ticket(app, subject="Photo A")  # from jane@example.net
+
+    def mail_from(sender: str, subject: str) -> str:
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = "permissions@wikimedia.org"
+        msg["Subject"] = subject
+        msg.set_content("I am the photographer of this one too.")
+        return store_message(app, msg.as_bytes()).number
+
+    same = mail_from("Jane <JANE@Example.NET>", "Another photo of mine")
+    stranger = mail_from("Bob <bob@example.org>", "Bob's photo")
+    zoom = client.get(f"/tickets/{first}").get_data(as_text=True)
+    others = zoom.split('class="customer-tickets"', 1)[1].split("</section>", 1)[0]
+    assert same in others
+    assert stranger not in others and first not in others

@@ -95,17 +95,22 @@ def _matching_ids(session: Session, query: str) -> ColumnElement[bool] | None:
     raise NotImplementedError(f"no full-text search for {dialect}")
 
 
+def same_customer(address: str, dialect: str) -> ColumnElement[bool]:
+    """Tickets of the customer ``address``, whatever the case of its letters.
+
+    Both forms are the expressions of the index ix_ticket_customer_created
+    (migration 0010), which also orders them by age.
+    """
+    if dialect == "sqlite":
+        return Ticket.customer.collate("NOCASE") == address
+    return func.lower(Ticket.customer) == address.lower()
+
+
 def _by_address(address: str, dialect: str) -> Any:
     """Tickets whose customer is ``address``, or with an article sent from it."""
-    # Both forms use the case-insensitive index ix_ticket_fts_customer.
-    customer = (
-        Ticket.customer.collate("NOCASE") == address
-        if dialect == "sqlite"
-        else func.lower(Ticket.customer) == address.lower()
-    )
     return union(
         # correlate(None): a FROM ticket of its own, not the outer query's row.
-        select(Ticket.id).where(customer).correlate(None),
+        select(Ticket.id).where(same_customer(address, dialect)).correlate(None),
         select(Article.ticket_id).where(Article.from_addr.icontains(address, autoescape=True)),
     )
 

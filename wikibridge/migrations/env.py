@@ -13,9 +13,16 @@ from wikibridge.engine import make_engine
 config = context.config
 target_metadata = Base.metadata
 
-#: Search objects made by hand in migration 0007 (FTS5 tables and their shadow
-#: tables, triggers, expression indexes): the models do not describe them.
-HIDDEN_PREFIXES = ("article_fts", "ticket_fts", "ix_article_fts", "ix_ticket_fts")
+#: Search objects made by hand in migrations 0007 and 0010 (FTS5 tables and
+#: their shadow tables, triggers, expression indexes): the models do not
+#: describe them.
+HIDDEN_PREFIXES = (
+    "article_fts",
+    "ticket_fts",
+    "ix_article_fts",
+    "ix_ticket_fts",
+    "ix_ticket_customer",
+)
 
 
 def include_object(

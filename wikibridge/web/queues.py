@@ -31,6 +31,7 @@ from tickets.listing import (
 )
 from tickets.models import Article, History, PageLink, Ticket, priority_label
 from tickets.moves import move_ticket
+from tickets.search import same_customer
 from tickets.tickets import ticket_by_number
 from tickets.workflow import (
     SETTABLE_STATES,
@@ -224,9 +225,13 @@ def _customer_tickets(ticket: Ticket) -> list[Ticket]:
     """The same customer's other tickets, in the queues this volunteer may read."""
     if not ticket.customer:
         return []
-    rows = db.session().scalars(
+    session = db.session()
+    rows = session.scalars(
         select(Ticket)
-        .where(Ticket.customer == ticket.customer, Ticket.id != ticket.id)
+        .where(
+            same_customer(ticket.customer, session.get_bind().dialect.name),
+            Ticket.id != ticket.id,
+        )
         .order_by(Ticket.created_at.desc())
         .limit(20)
     )
