@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tickets.models import Queue, State, Ticket
@@ -56,12 +56,40 @@ class TicketFilter:
     sort: str = "age"
 
 
-SORTS = {
-    "age": (Ticket.created_at.asc(), Ticket.id.asc()),
-    "-age": (Ticket.created_at.desc(), Ticket.id.desc()),
-    "priority": (Ticket.priority.desc(), Ticket.created_at.asc(), Ticket.id.asc()),
-    "-priority": (Ticket.priority.asc(), Ticket.created_at.asc(), Ticket.id.asc()),
+#: Each sort as (column, descending) pairs, ending in the id so the order is total.
+SORTS: dict[str, tuple[tuple[Any, bool], ...]] = {
+    "age": ((Ticket.created_at, False), (Ticket.id, False)),
+    "-age": ((Ticket.created_at, True), (Ticket.id, True)),
+    "priority": ((Ticket.priority, True), (Ticket.created_at, False), (Ticket.id, False)),
+    "-priority": ((Ticket.priority, False), (Ticket.created_at, False), (Ticket.id, False)),
 }
+
+
+def page_of(
+    session: Session,
+    query: Select[Any],
+    sort: tuple[tuple[Any, bool], ...],
+    total: int,
+    page: int,
+    per_page: int,
+) -> list[Ticket]:
+    """Rows ``page`` of ``query`` in the order ``sort``, of ``total`` rows in all.
+
+    A database skips an OFFSET row by row, so a page deep in a long list
+    costs as many rows as lie before it. Pages in the second half are read
+    from the end instead, in the reverse order, and turned round: the last
+    page costs what the first does, and no page more than the middle one.
+    """
+    start = (page - 1) * per_page
+    if start >= total:
+        return []
+    end = min(start + per_page, total)
+    if total - end < start:
+        backwards = [column.asc() if desc else column.desc() for column, desc in sort]
+        rows = session.scalars(query.order_by(*backwards).offset(total - end).limit(end - start))
+        return list(rows)[::-1]
+    forwards = [column.desc() if desc else column.asc() for column, desc in sort]
+    return list(session.scalars(query.order_by(*forwards).offset(start).limit(per_page)))
 
 
 def open_tickets(
@@ -86,15 +114,9 @@ def open_tickets(
         where.append(Ticket.language == f.language)
     total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
     page = max(1, page)
-    rows = session.scalars(
-        select(Ticket)
-        .where(*where)
-        .order_by(*SORTS.get(f.sort, SORTS["age"]))
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-        .options(selectinload(Ticket.queue))
-    )
-    return TicketPage(list(rows), total, page, per_page)
+    query = select(Ticket).where(*where).options(selectinload(Ticket.queue))
+    rows = page_of(session, query, SORTS.get(f.sort, SORTS["age"]), total, page, per_page)
+    return TicketPage(rows, total, page, per_page)
 
 
 def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:

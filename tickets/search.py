@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, literal_column, select, table, text, union
 from sqlalchemy.orm import Session, selectinload
 
-from tickets.listing import TicketPage
+from tickets.listing import SORTS, TicketPage, page_of
 from tickets.models import Article, Ticket
 
 #: Znuny's DateChecksum numbers have 16 digits (more once a day's counter grows).
@@ -66,16 +66,10 @@ def search_tickets(
         return TicketPage([], 0, page, per_page)
     where = [Ticket.queue_id.in_(queue_ids), matching]
     total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
-    rows = session.scalars(
-        select(Ticket)
-        .where(*where)
-        # The results table shows each ticket's queue: one query, not one per row.
-        .options(selectinload(Ticket.queue))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return TicketPage(list(rows), total, page, per_page)
+    # The results table shows each ticket's queue: one query, not one per row.
+    found = select(Ticket).where(*where).options(selectinload(Ticket.queue))
+    rows = page_of(session, found, SORTS["-age"], total, page, per_page)
+    return TicketPage(rows, total, page, per_page)
 
 
 def _matching_ids(session: Session, query: str) -> ColumnElement[bool] | None:

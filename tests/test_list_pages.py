@@ -1,0 +1,69 @@
+"""Pages of ticket lists: read from the end past the middle, always the same rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tickets.listing import SORTS, TicketFilter, open_tickets
+from tickets.models import Queue, Ticket
+from tickets.search import search_tickets
+from wikibridge.db import new_session
+
+START = dt.datetime(2026, 1, 1)
+
+
+@pytest.fixture
+def queue_ids(app: Flask) -> list[int]:
+    """23 open tickets and 3 closed ones, with ties in age and priority."""
+    rng = random.Random(7)
+    with new_session(app) as db:
+        queues = list(db.scalars(select(Queue).order_by(Queue.id)))[:3]
+        for n in range(26):
+            db.add(
+                Ticket(
+                    number=f"20260101{n:08d}",
+                    title=f"ticket {n} lighthouse",
+                    queue_id=queues[n % 3].id,
+                    priority=rng.randint(1, 5),
+                    # Several tickets share a second: the id decides between them.
+                    created_at=START + dt.timedelta(seconds=rng.randint(0, 9)),
+                    state="closed successful" if n % 9 == 4 else "open",
+                )
+            )
+        db.commit()
+        return [q.id for q in queues]
+
+
+@pytest.mark.parametrize("sort", sorted(SORTS))
+@pytest.mark.parametrize("per_page", [1, 4, 5, 23, 30])
+def test_every_page_holds_the_rows_of_the_whole_list_in_order(
+    app: Flask, queue_ids: list[int], sort: str, per_page: int
+):
+    wanted = TicketFilter(sort=sort)
+    with new_session(app) as db:
+        whole = [t.number for t in open_tickets(db, queue_ids, 1, 1000, wanted).tickets]
+        assert len(whole) == 23
+        paged: list[str] = []
+        pages = -(-23 // per_page)
+        for page in range(1, pages + 2):
+            listed = open_tickets(db, queue_ids, page, per_page, wanted)
+            assert listed.total == 23
+            paged.extend(t.number for t in listed.tickets)
+        assert paged == whole
+
+
+def test_search_pages_read_from_the_end_too(app: Flask, queue_ids: list[int]):
+    with new_session(app) as db:
+        whole = [t.number for t in search_tickets(db, "lighthouse", queue_ids, 1, 100).tickets]
+        assert len(whole) == 26
+        paged = [
+            t.number
+            for page in range(1, 8)
+            for t in search_tickets(db, "lighthouse", queue_ids, page, 4).tickets
+        ]
+        assert paged == whole
