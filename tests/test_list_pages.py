@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tickets.listing import SORTS, TicketFilter, open_tickets
+from tickets import listing
+from tickets.listing import SORTS, OpenCountCache, TicketFilter, open_counts, open_tickets
 from tickets.models import Queue, Ticket
 from tickets.search import search_tickets
 from wikibridge.db import new_session
@@ -67,3 +68,50 @@ def test_search_pages_read_from_the_end_too(app: Flask, queue_ids: list[int]):
             for t in search_tickets(db, "lighthouse", queue_ids, page, 4).tickets
         ]
         assert paged == whole
+
+
+def test_an_unfiltered_total_comes_from_the_open_counts(app: Flask, queue_ids: list[int]):
+    with new_session(app) as db:
+        counts = open_counts(db)
+        for ids in (queue_ids, queue_ids[:1], queue_ids[1:]):
+            counted = open_tickets(db, ids, 1, 5).total
+            assert open_tickets(db, ids, 1, 5, counts=counts).total == counted
+        # A filtered list is counted: the open counts cannot tell its total.
+        stale = dict.fromkeys(counts, 999)
+        assert open_tickets(db, queue_ids, 1, 5, TicketFilter(state="open"), stale).total == 23
+        assert open_tickets(db, queue_ids, 1, 5, TicketFilter(sort="-age"), stale).total == 2997
+
+
+def test_open_counts_are_read_again_only_when_a_ticket_changed(
+    app: Flask, queue_ids: list[int], monkeypatch: pytest.MonkeyPatch
+):
+    now = [0.0]
+    cache = OpenCountCache(max_age=30, clock=lambda: now[0])
+    counted: list[int] = []
+    real = listing.open_counts
+
+    def counting(session):
+        counted.append(1)
+        return real(session)
+
+    monkeypatch.setattr(listing, "open_counts", counting)
+    with new_session(app) as db:
+        first = cache.get(db)
+        assert sum(first.values()) == 23
+        assert cache.get(db) == first and len(counted) == 1
+
+        ticket = db.scalars(select(Ticket).where(Ticket.state == "open")).first()
+        assert ticket is not None
+        ticket.state = "closed successful"  # moves changed_at
+        db.commit()
+        assert sum(cache.get(db).values()) == 22 and len(counted) == 2
+
+        db.add(Ticket(number="2026010199999999", queue_id=queue_ids[0], state="new"))
+        db.commit()
+        assert sum(cache.get(db).values()) == 23 and len(counted) == 3
+
+        assert cache.get(db) is not cache.get(db)  # callers get their own copy
+        assert len(counted) == 3
+        now[0] = 31.0  # too old, whatever the version says
+        cache.get(db)
+        assert len(counted) == 4

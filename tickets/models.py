@@ -122,10 +122,13 @@ class Ticket(Base):
     __table_args__ = (
         # Queue views list open tickets oldest first and count them per queue;
         # closed tickets (the vast majority, over the years) stay out of both.
+        # The queue is in the index so that skipping to a deep page reads the
+        # index alone (tickets.listing.page_of).
         Index(
             "ix_ticket_open_created",
             "created_at",
             "id",
+            "queue_id",
             postgresql_where=text(OPEN_TICKETS_SQL),
             sqlite_where=text(OPEN_TICKETS_SQL),
         ),
@@ -158,7 +161,9 @@ class Ticket(Base):
     #: The ticket this one was merged into (state ``merged``).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Moves with every change (and is set on insert): its newest value tells
+    #: whether cached counts are still good (tickets.listing.OpenCountCache).
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     queue: Mapped[Queue] = relationship()
     owner: Mapped[Volunteer | None] = relationship(foreign_keys=[owner_id])

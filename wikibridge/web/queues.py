@@ -23,8 +23,8 @@ from tickets.access import Right
 from tickets.age import age_text
 from tickets.listing import (
     SORTS,
+    OpenCountCache,
     TicketFilter,
-    open_counts,
     open_tickets,
     page_numbers,
     subtree_ids,
@@ -82,7 +82,9 @@ def _filters() -> TicketFilter:
 def queue_view(name: str | None = None) -> str:
     """The queue tree with open counts, and one page of the chosen queue's tickets."""
     queues = visible_queues()
-    counts = open_counts(db.session())
+    # One cache per process: gunicorn's workers each count for themselves.
+    cache = current_app.extensions.setdefault("open_counts", OpenCountCache())
+    counts = cache.get(db.session())
     if name is None:
         ids = [q.id for q in queues]
         chosen = None
@@ -98,6 +100,7 @@ def queue_view(name: str | None = None) -> str:
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["TICKETS_PER_PAGE"],
         filters=filters,
+        counts=counts,
     )
     mine = open_tickets(
         db.session(),
