@@ -58,16 +58,16 @@ def test_every_page_holds_the_rows_of_the_whole_list_in_order(
         assert paged == whole
 
 
-def test_search_pages_read_from_the_end_too(app: Flask, queue_ids: list[int]):
+def test_search_pages_hold_the_rows_of_the_whole_list_and_its_total(
+    app: Flask, queue_ids: list[int]
+):
     with new_session(app) as db:
         whole = [t.number for t in search_tickets(db, "lighthouse", queue_ids, 1, 100).tickets]
         assert len(whole) == 26
-        paged = [
-            t.number
-            for page in range(1, 8)
-            for t in search_tickets(db, "lighthouse", queue_ids, page, 4).tickets
-        ]
-        assert paged == whole
+        pages = [search_tickets(db, "lighthouse", queue_ids, page, 4) for page in range(1, 9)]
+        assert [t.number for p in pages for t in p.tickets] == whole
+        # Past the last page too, the total is known.
+        assert {p.total for p in pages} == {26} and pages[-1].tickets == []
 
 
 def test_an_unfiltered_total_comes_from_the_open_counts(app: Flask, queue_ids: list[int]):
