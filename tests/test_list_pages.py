@@ -115,3 +115,19 @@ def test_open_counts_are_read_again_only_when_a_ticket_changed(
         now[0] = 31.0  # too old, whatever the version says
         cache.get(db)
         assert len(counted) == 4
+
+
+def test_locked_count_counts_my_open_locks_in_the_queues_asked(app: Flask, queue_ids: list[int]):
+    from tickets.access import volunteer_named
+
+    with new_session(app) as db:
+        me = volunteer_named(db, "Locker")
+        db.flush()
+        tickets = list(db.scalars(select(Ticket).order_by(Ticket.id)))
+        for ticket in tickets[:6]:  # one of them (n=4) is closed
+            ticket.owner_id, ticket.locked = me.id, True
+        tickets[6].owner_id = me.id  # owned, not locked
+        db.commit()
+        assert listing.locked_count(db, me.id, queue_ids) == 5
+        assert listing.locked_count(db, me.id, queue_ids[:1]) == 2  # tickets 0 and 3
+        assert listing.locked_count(db, me.id, []) == 0

@@ -8,12 +8,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from tickets.models import Queue, State, Ticket
 
 CLOSED = [State.CLOSED_SUCCESSFUL.value, State.CLOSED_UNSUCCESSFUL.value, State.MERGED.value]
+
+
+def is_open() -> ColumnElement[bool]:
+    """The condition of the partial open-ticket indexes (``OPEN_TICKETS_SQL``).
+
+    The states are written into the SQL, not bound: SQLite uses a partial
+    index only when the query states the index's own condition, values
+    included (counting the open tickets of 100,000: 2 ms instead of 124).
+    """
+    states: BindParameter[list[str]] = bindparam(
+        "closed_states", CLOSED, expanding=True, literal_execute=True
+    )
+    return Ticket.state.not_in(states)
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,7 @@ def open_tickets(
     if f.state:
         where.append(Ticket.state == f.state)
     else:
-        where.append(Ticket.state.not_in(CLOSED))
+        where.append(is_open())
     if f.owner_id is not None:
         where.append(Ticket.owner_id == f.owner_id)
     if f.locked is not None:
@@ -162,11 +175,22 @@ def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
 def open_counts(session: Session) -> dict[int, int]:
     """Open tickets per queue id."""
     rows = session.execute(
-        select(Ticket.queue_id, func.count())
-        .where(Ticket.state.not_in(CLOSED))
-        .group_by(Ticket.queue_id)
+        select(Ticket.queue_id, func.count()).where(is_open()).group_by(Ticket.queue_id)
     )
     return {queue_id: count for queue_id, count in rows}
+
+
+def locked_count(session: Session, owner_id: int, queue_ids: list[int]) -> int:
+    """How many open tickets ``owner_id`` has locked in the queues ``queue_ids``."""
+    # A volunteer holds a handful of locks: read them through the owner index
+    # and filter here, rather than let the queue condition pick a wider index.
+    queues = session.scalars(
+        select(Ticket.queue_id).where(
+            Ticket.owner_id == owner_id, Ticket.locked.is_(True), is_open()
+        )
+    )
+    wanted = set(queue_ids)
+    return sum(queue_id in wanted for queue_id in queues)
 
 
 class OpenCountCache:
@@ -193,7 +217,14 @@ class OpenCountCache:
         # The version is read before the counts: a change committed in
         # between leaves an old version with new counts, which only costs
         # one more count next time, never a stale answer.
-        row = session.execute(select(func.max(Ticket.changed_at), func.max(Ticket.id))).one()
+        # Two subqueries, not two aggregates in one: SQLite reads a max()
+        # from its index only when it is the query's one aggregate.
+        row = session.execute(
+            select(
+                select(func.max(Ticket.changed_at)).scalar_subquery(),
+                select(func.max(Ticket.id)).scalar_subquery(),
+            )
+        ).one()
         version = tuple(row)
         with self._lock:
             fresh = self._clock() - self._read_at < self.max_age

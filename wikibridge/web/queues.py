@@ -25,6 +25,7 @@ from tickets.listing import (
     SORTS,
     OpenCountCache,
     TicketFilter,
+    locked_count,
     open_tickets,
     page_numbers,
     subtree_ids,
@@ -102,12 +103,7 @@ def queue_view(name: str | None = None) -> str:
         filters=filters,
         counts=counts,
     )
-    mine = open_tickets(
-        db.session(),
-        [q.id for q in queues],
-        per_page=1,
-        filters=TicketFilter(owner_id=current_volunteer().id, locked=True),
-    ).total
+    mine = locked_count(db.session(), current_volunteer().id, [q.id for q in queues])
     return render_template(
         "queue.html",
         queues=queues,
