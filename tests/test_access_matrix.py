@@ -46,6 +46,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "pages.undo_batch": ("POST", "/tickets/{number}/wiki/batches/{batch}/undo", "answer"),
     "pages.undo_action": ("POST", "/tickets/{number}/wiki/actions/{action}/undo", "answer"),
     "pages.resume_batch": ("POST", "/tickets/{number}/wiki/batches/{batch}/resume", "answer"),
+    "pages.cancel_batch": ("POST", "/tickets/{number}/wiki/batches/{batch}/cancel", "answer"),
     "queues.move": ("POST", "/tickets/{number}/move", "own"),
     "actions.take_ticket": ("POST", "/tickets/{number}/take", "own"),
     "actions.release_ticket": ("POST", "/tickets/{number}/release", "own"),

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tickets.models import PageAction, PageLink, WikiBatch, utcnow
+from tickets.models import History, PageAction, PageLink, WikiBatch, utcnow
 from tickets.tickets import ticket_by_number
 from wikibridge.db import new_session
 from wikibridge.wiki.batches import claim, lease_of, progress, stalled
@@ -241,3 +241,57 @@ def test_admins_list_the_batches_that_wait(app: Flask):
     assert runner.invoke(cli, ["wiki", "batches", "--ticket", number]).output == result.output
     missing = runner.invoke(cli, ["wiki", "batches", "--ticket", "1"])
     assert missing.exit_code != 0 and "no ticket 1" in missing.output
+
+
+def test_a_waiting_batch_is_cancelled_and_a_running_one_is_not(app: Flask):
+    from wikibridge.cli import cli
+
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, "File:A.jpg", "File:B.jpg", "File:C.jpg")
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": [str(i) for i in ids], "kind": "confirm"},
+    )
+    with new_session(app) as db:
+        batch = db.scalars(select(WikiBatch)).one()
+        batch.actions[0].status, batch.actions[0].revision = "done", 7
+        batch.status = "running"
+        db.commit()
+        batch_id = batch.id
+    url = f"/tickets/{number}/wiki/batches/{batch_id}/cancel"
+    refused = client.post(url, data={"csrf_token": CSRF}, follow_redirects=True)
+    assert "The batch is running" in refused.get_data(as_text=True)
+    runner = app.test_cli_runner()
+    busy = runner.invoke(cli, ["wiki", "cancel", str(batch_id)])
+    assert busy.exit_code == 1 and "is running" in busy.output
+
+    with new_session(app) as db:
+        waiting = db.get(WikiBatch, batch_id)
+        assert waiting is not None
+        waiting.status = "paused"  # e.g. the volunteer's token was revoked
+        db.commit()
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "Cancel the pages left" in zoom
+    done = client.post(url, data={"csrf_token": CSRF}, follow_redirects=True)
+    page = done.get_data(as_text=True)
+    assert "Cancelled 2 pages; edits already made stay." in page
+    assert "2 cancelled" in page.replace('<b class="n">', "").replace("</b>", "")
+    with new_session(app) as db:
+        ended = db.get(WikiBatch, batch_id)
+        assert ended is not None and ended.status == "done"
+        assert ended.message == "cancelled by Alice"
+        assert [a.status for a in ended.actions] == ["done", "cancelled", "cancelled"]
+        p = progress(ended)
+        assert (p.done, p.cancelled, p.left, p.total) == (1, 2, 0, 3)
+        ticket = ticket_by_number(db, number)
+        assert ticket is not None
+        history = db.scalars(select(History).where(History.ticket_id == ticket.id))
+        entries = [h for h in history if h.detail.get("status") == "cancelled"]
+        assert len(entries) == 2 and entries[0].actor == "Alice"
+    # Nothing is left to cancel, and nothing was deleted.
+    again = runner.invoke(cli, ["wiki", "cancel", str(batch_id)])
+    assert again.exit_code == 1
+    json = client.get(f"/tickets/{number}/wiki/progress.json").get_json()
+    assert json["batches"][0]["cancelled"] == 2

@@ -27,7 +27,7 @@ from wikibridge import db
 from wikibridge.jobs import jobs_of
 from wikibridge.web.access import ticket_for
 from wikibridge.web.security import logged_in, login_required
-from wikibridge.wiki.batches import create_batch, progress
+from wikibridge.wiki.batches import CANCELLABLE, cancel, create_batch, progress
 from wikibridge.wiki.credentials import bot_configured
 from wikibridge.wiki.diff import line_diff
 from wikibridge.wiki.plans import CONFIRM, PENDING, UNDO, plan_edit, template_names
@@ -85,6 +85,7 @@ def pages_context(ticket: Ticket) -> dict[str, Any]:
         "licence": statement_licence(ticket),
         "bot_available": bot_configured(current_app.config),
         "batches": [(b, progress(b)) for b in batches],
+        "cancellable": CANCELLABLE,
     }
 
 
@@ -407,6 +408,27 @@ def resume_batch(number: str, batch_id: int) -> Response:
     return _back(number, f"batch-{batch.id}")
 
 
+@bp.post("/tickets/<number>/wiki/batches/<int:batch_id>/cancel")
+@login_required
+def cancel_batch(number: str, batch_id: int) -> Response:
+    """Give up the pages a waiting batch has left (edits already made stay)."""
+    ticket = ticket_for(number, Right.ANSWER)
+    batch = _batch_of(ticket, batch_id)
+    cancelled = cancel(db.session(), batch.id, logged_in().username)
+    if cancelled is None:
+        flash(gettext("The batch is running: it can be cancelled once it waits."), "error")
+    else:
+        flash(
+            ngettext(
+                "Cancelled %(num)d page; edits already made stay.",
+                "Cancelled %(num)d pages; edits already made stay.",
+                cancelled,
+            ),
+            "info",
+        )
+    return _back(number, f"batch-{batch.id}")
+
+
 def batch_json(batch: WikiBatch) -> dict[str, Any]:
     """A batch's progress and its pages' outcomes."""
     p = progress(batch)
@@ -420,6 +442,7 @@ def batch_json(batch: WikiBatch) -> dict[str, Any]:
         "skipped": p.skipped,
         "conflict": p.conflict,
         "failed": p.failed,
+        "cancelled": p.cancelled,
         "left": p.left,
         "total": p.total,
         "pages": [

@@ -34,7 +34,9 @@ from wikibridge.wiki.states import state_of
 log = logging.getLogger(__name__)
 
 #: Page outcomes that end an action; anything else is still to do.
-FINAL = ("done", "skipped", "conflict", "failed")
+FINAL = ("done", "skipped", "conflict", "failed", "cancelled")
+#: Batch states in which nobody works on the batch, so it may be cancelled.
+CANCELLABLE = ("queued", "paused", "stopped")
 #: How long a worker may go without a sign of life before another resumes its
 #: batch (it renews the lease before each page): long enough to outlast one
 #: page's maxlag and rate-limit waits. ``WIKI_LEASE_SECONDS`` overrides it.
@@ -58,13 +60,14 @@ class Progress:
     skipped: int
     conflict: int
     failed: int
+    cancelled: int
     left: int
     status: str
 
     @property
     def total(self) -> int:
         """Pages in the batch."""
-        return self.done + self.skipped + self.conflict + self.failed + self.left
+        return self.done + self.skipped + self.conflict + self.failed + self.cancelled + self.left
 
 
 def progress(batch: WikiBatch) -> Progress:
@@ -191,6 +194,48 @@ def resume_paused(db: Session, username: str, login_session_id: str) -> list[int
                 action.status = "queued"
                 action.login_session_id = login_session_id
     return [b.id for b in paused]
+
+
+def cancel(db: Session, batch_id: int, username: str) -> int | None:
+    """Give up the pages a waiting batch has left; return how many, or None if it runs.
+
+    Only a batch no worker holds (queued, paused, stopped) is cancelled: the
+    state changes in one conditional UPDATE, so a worker claiming it at the
+    same moment gets either all of it or none. Pages already edited stay
+    edited (undo them apart); the others end "cancelled", each in the
+    ticket's history, nothing deleted.
+    """
+    taken = db.execute(
+        update(WikiBatch)
+        .where(WikiBatch.id == batch_id, WikiBatch.status.in_(CANCELLABLE))
+        .values(status="done", lease_until=None, message=f"cancelled by {username}")
+        .execution_options(synchronize_session=False)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        db.rollback()
+        return None
+    batch = db.get(WikiBatch, batch_id)
+    assert batch is not None
+    db.refresh(batch)
+    left = [a for a in batch.actions if a.status not in FINAL]
+    for action in left:
+        action.status = "cancelled"
+        action.message = f"cancelled by {username}"
+        record(
+            db,
+            batch.ticket,
+            f"wiki-{action.kind}",
+            username,
+            wiki=action.link.wiki,
+            page=action.link.title,
+            status="cancelled",
+            message=action.message,
+            revision=None,
+            user=username,
+            as_bot=batch.as_bot,
+        )
+    db.commit()
+    return len(left)
 
 
 Hook = Callable[[PageAction], None]

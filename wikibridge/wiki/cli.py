@@ -134,6 +134,29 @@ def resume(batch_id: int) -> None:
     sys.exit(_run_with_bar(app, [batch_id], left))
 
 
+@wiki_cli.command("cancel")
+@click.argument("batch_id", type=int)
+@click.option("--by", "username", default="admin", show_default=True, help="Who cancels (history).")
+def cancel_command(batch_id: int, username: str) -> None:
+    """Give up the pages batch BATCH_ID has left; edits already made stay.
+
+    Only a waiting batch (queued, paused, stopped) is cancelled; a running
+    one is refused (exit 1).
+    """
+    from tickets.models import WikiBatch
+    from wikibridge.db import new_session
+    from wikibridge.wiki.batches import cancel
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with new_session(app) as db:
+        if db.get(WikiBatch, batch_id) is None:
+            raise click.ClickException(f"no batch {batch_id}")
+        cancelled = cancel(db, batch_id, username)
+    if cancelled is None:
+        raise click.ClickException(f"batch {batch_id} is running: cancel it once it waits")
+    click.echo(f"batch {batch_id}: {cancelled} page(s) cancelled")
+
+
 BATCH_STATUSES = ("queued", "running", "paused", "stopped", "done")
 
 
