@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,20 @@ def test_ticket_pages_in_german(i18n_client, app):
     for label in ["Von", "An", "Betreff", "Erstellt", "Status", "Priorität", "Queue", "Alter"]:
         assert f"<dt>{label}</dt>" in zoom
     assert "Seite verknüpfen" in zoom and "Noch keine Seiten verknüpft." in zoom
+    # The ticket's values too; the forms still send the states' own names.
+    assert '<dd class="state">neu</dd>' in zoom
+    assert "3 normal" in zoom and re.search(r"<dd class=\"age\">\d+ Minuten?</dd>", zoom)
+    assert '<option value="closed successful">erfolgreich geschlossen</option>' in zoom
+    assert "<td>neu</td>" in page and "3 normal" in page
+
+
+def test_ticket_values_stay_english_in_english(i18n_client, app):
+    log_in(app, i18n_client)
+    number = new_ticket(app)
+    zoom = i18n_client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert '<dd class="state">new</dd>' in zoom
+    assert re.search(r"<dd class=\"age\">\d+ minutes?</dd>", zoom)
+    assert '<option value="closed successful">closed successful</option>' in zoom
 
 
 def test_flash_messages_in_german(i18n_client, app):

@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from tickets.access import Right
-from tickets.age import age_text
 from tickets.listing import (
     SORTS,
     OpenCountCache,
@@ -30,7 +29,7 @@ from tickets.listing import (
     page_numbers,
     subtree_ids,
 )
-from tickets.models import Article, History, PageLink, Ticket, priority_label
+from tickets.models import Article, History, PageLink, Ticket
 from tickets.moves import move_ticket
 from tickets.search import same_customer
 from tickets.tickets import ticket_by_number
@@ -47,6 +46,7 @@ from tickets.workflow import (
 from wikibridge import db
 from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
 from wikibridge.web.articles import header_block
+from wikibridge.web.labels import age_text, priority_label
 from wikibridge.web.pages import pages_context
 from wikibridge.web.security import logged_in, login_required
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from tickets.access import Right
-from tickets.age import age_text
-from tickets.models import priority_label
 from tickets.search import search_tickets
 from wikibridge import db
 from wikibridge.web.access import my_rights
+from wikibridge.web.labels import age_text, priority_label
 from wikibridge.web.security import login_required
 
 bp = Blueprint("search", __name__)
