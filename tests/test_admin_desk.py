@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -386,3 +387,10 @@ def test_news_domain_functions(desk_app: Flask):
             post_news(db, "", "", "Ada")
         with pytest.raises(NewsError):
             edit_news(new, "T" * 301, "")
+
+
+def test_validity_buttons_carry_the_csrf_token(admin: FlaskClient):
+    page = admin.get("/admin/queues").get_data(as_text=True)
+    form = page.split('value="invalidate"', 1)[0].rsplit("<form", 1)[1]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None and token.group(1)

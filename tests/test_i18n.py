@@ -36,6 +36,7 @@ MARKED_TEMPLATES = [
     "admin_queues.html",
     "admin_templates.html",
     "admin_news.html",
+    "_admin.html",
 ]
 #: The modules whose flash and error messages are marked.
 WEB_MODULES = sorted((Path(ROOT) / "wikibridge" / "web").glob("*.py"))
