@@ -46,6 +46,7 @@ from tickets.workflow import (
 from wikibridge import db
 from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
 from wikibridge.web.articles import header_block
+from wikibridge.web.history import describe
 from wikibridge.web.labels import age_text, priority_label
 from wikibridge.web.pages import pages_context
 from wikibridge.web.security import logged_in, login_required
@@ -203,6 +204,7 @@ def zoom(number: str) -> str:
         "zoom.html",
         ticket=ticket,
         ticket_history=list(history),
+        describe=describe,
         states=SETTABLE_STATES,
         header_block=header_block,
         # Headers are parsed from the raw message only for the article asked for.
