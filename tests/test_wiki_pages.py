@@ -290,8 +290,11 @@ def test_a_waiting_batch_is_cancelled_and_a_running_one_is_not(app: Flask):
         history = db.scalars(select(History).where(History.ticket_id == ticket.id))
         entries = [h for h in history if h.detail.get("status") == "cancelled"]
         assert len(entries) == 2 and entries[0].actor == "Alice"
-    # Nothing is left to cancel, and nothing was deleted.
+    # Nothing is left to cancel, nothing was deleted, and no worker takes it up.
     again = runner.invoke(cli, ["wiki", "cancel", str(batch_id)])
     assert again.exit_code == 1
+    with new_session(app) as db:
+        assert claim(db, batch_id) is False and stalled(db) == []
+        assert len(db.get(WikiBatch, batch_id).actions) == 3  # type: ignore[union-attr]
     json = client.get(f"/tickets/{number}/wiki/progress.json").get_json()
     assert json["batches"][0]["cancelled"] == 2
