@@ -131,3 +131,17 @@ def test_locked_count_counts_my_open_locks_in_the_queues_asked(app: Flask, queue
         assert listing.locked_count(db, me.id, queue_ids) == 5
         assert listing.locked_count(db, me.id, queue_ids[:1]) == 2  # tickets 0 and 3
         assert listing.locked_count(db, me.id, []) == 0
+
+
+def test_the_open_condition_is_the_partial_indexes_own():
+    from sqlalchemy.dialects import sqlite
+
+    from tickets.models import OPEN_TICKETS_SQL
+
+    sql = str(
+        listing.is_open().compile(
+            dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True}
+        )
+    )
+    # SQLite proves a query may use a partial index only from the same terms.
+    assert sql == f"(ticket.{OPEN_TICKETS_SQL})"
