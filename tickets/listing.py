@@ -68,7 +68,8 @@ class TicketFilter:
     owner_id: int | None = None
     locked: bool | None = None
     language: str | None = None
-    #: "age" (oldest first), "-age" (newest first), "priority" (highest first), "-priority".
+    #: "age" (oldest first), "-age" (newest first), "priority" (highest first,
+    #: oldest first within a priority), "-priority" (the reverse of "priority").
     sort: str = "age"
 
     @property
@@ -82,7 +83,8 @@ SORTS: dict[str, tuple[tuple[Any, bool], ...]] = {
     "age": ((Ticket.created_at, False), (Ticket.id, False)),
     "-age": ((Ticket.created_at, True), (Ticket.id, True)),
     "priority": ((Ticket.priority, True), (Ticket.created_at, False), (Ticket.id, False)),
-    "-priority": ((Ticket.priority, False), (Ticket.created_at, False), (Ticket.id, False)),
+    # The exact reverse, so the index behind "priority" serves it read backwards.
+    "-priority": ((Ticket.priority, False), (Ticket.created_at, True), (Ticket.id, True)),
 }
 
 

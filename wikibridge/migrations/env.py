@@ -13,7 +13,7 @@ from wikibridge.engine import make_engine
 config = context.config
 target_metadata = Base.metadata
 
-#: Search objects made by hand in migrations 0007 and 0010 (FTS5 tables and
+#: Objects made by hand in migrations 0007, 0010 and 0012 (FTS5 tables and
 #: their shadow tables, triggers, expression indexes): the models do not
 #: describe them.
 HIDDEN_PREFIXES = (
@@ -22,6 +22,7 @@ HIDDEN_PREFIXES = (
     "ix_article_fts",
     "ix_ticket_fts",
     "ix_ticket_customer",
+    "ix_ticket_priority",
 )
 
 
