@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tickets.models import History, PageAction, PageLink, WikiBatch, utcnow
@@ -35,6 +36,20 @@ def linked(app: Flask, client, number: str, *titles: str) -> list[int]:
         ticket = ticket_by_number(db, number)
         assert ticket is not None
         return [link.id for link in ticket.page_links]
+
+
+def queued_batch(app: Flask, *titles: str) -> tuple[FlaskClient, str, int]:
+    """Alice's logged-in client, a new ticket, and a confirm batch of ``titles``."""
+    client = app.test_client()
+    log_in(app, client)
+    number = new_ticket(app)
+    ids = linked(app, client, number, *titles)
+    client.post(
+        f"/tickets/{number}/wiki/batches",
+        data={"csrf_token": CSRF, "link": [str(i) for i in ids], "kind": "confirm"},
+    )
+    with new_session(app) as db:
+        return client, number, db.scalars(select(WikiBatch.id)).one()
 
 
 def test_files_named_in_the_mail_are_suggested_and_linked(app: Flask):
@@ -171,16 +186,8 @@ def test_undo_needs_an_edit_of_ours(app: Flask):
 
 
 def test_a_batch_runs_in_one_worker_at_a_time_and_a_dead_workers_batch_is_found(app: Flask):
-    client = app.test_client()
-    log_in(app, client)
-    number = new_ticket(app)
-    ids = linked(app, client, number, "File:A.jpg")
-    client.post(
-        f"/tickets/{number}/wiki/batches",
-        data={"csrf_token": CSRF, "link": str(ids[0]), "kind": "confirm"},
-    )
+    _, _, batch_id = queued_batch(app, "File:A.jpg")
     with new_session(app) as db:
-        batch_id = db.scalars(select(WikiBatch.id)).one()
         assert claim(db, batch_id) is True
         assert claim(db, batch_id) is False  # the lease is live
         assert stalled(db) == []
@@ -196,16 +203,8 @@ def test_a_batch_runs_in_one_worker_at_a_time_and_a_dead_workers_batch_is_found(
 def test_the_lease_is_a_setting(app: Flask):
     app.config["WIKI_LEASE_SECONDS"] = 5
     assert lease_of(app) == dt.timedelta(seconds=5)
-    client = app.test_client()
-    log_in(app, client)
-    number = new_ticket(app)
-    ids = linked(app, client, number, "File:A.jpg")
-    client.post(
-        f"/tickets/{number}/wiki/batches",
-        data={"csrf_token": CSRF, "link": str(ids[0]), "kind": "confirm"},
-    )
+    _, _, batch_id = queued_batch(app, "File:A.jpg")
     with new_session(app) as db:
-        batch_id = db.scalars(select(WikiBatch.id)).one()
         before = utcnow()
         assert claim(db, batch_id, lease_of(app)) is True
         batch = db.get(WikiBatch, batch_id)
@@ -217,20 +216,13 @@ def test_the_lease_is_a_setting(app: Flask):
 def test_admins_list_the_batches_that_wait(app: Flask):
     from wikibridge.cli import cli
 
-    client = app.test_client()
-    log_in(app, client)
-    number = new_ticket(app)
-    ids = linked(app, client, number, "File:A.jpg", "File:B.jpg")
-    client.post(
-        f"/tickets/{number}/wiki/batches",
-        data={"csrf_token": CSRF, "link": [str(i) for i in ids], "kind": "confirm"},
-    )
+    _, number, batch_id = queued_batch(app, "File:A.jpg", "File:B.jpg")
     with new_session(app) as db:
-        batch = db.scalars(select(WikiBatch)).one()
+        batch = db.get(WikiBatch, batch_id)
+        assert batch is not None
         batch.status, batch.message = "stopped", "the bot could not log in:\nwrong password"
         batch.actions[0].status = "done"
         db.commit()
-        batch_id = batch.id
     runner = app.test_cli_runner()
     result = runner.invoke(cli, ["wiki", "batches"])
     assert result.exit_code == 0, result.output
@@ -246,20 +238,13 @@ def test_admins_list_the_batches_that_wait(app: Flask):
 def test_a_waiting_batch_is_cancelled_and_a_running_one_is_not(app: Flask):
     from wikibridge.cli import cli
 
-    client = app.test_client()
-    log_in(app, client)
-    number = new_ticket(app)
-    ids = linked(app, client, number, "File:A.jpg", "File:B.jpg", "File:C.jpg")
-    client.post(
-        f"/tickets/{number}/wiki/batches",
-        data={"csrf_token": CSRF, "link": [str(i) for i in ids], "kind": "confirm"},
-    )
+    client, number, batch_id = queued_batch(app, "File:A.jpg", "File:B.jpg", "File:C.jpg")
     with new_session(app) as db:
-        batch = db.scalars(select(WikiBatch)).one()
+        batch = db.get(WikiBatch, batch_id)
+        assert batch is not None
         batch.actions[0].status, batch.actions[0].revision = "done", 7
         batch.status = "running"
         db.commit()
-        batch_id = batch.id
     url = f"/tickets/{number}/wiki/batches/{batch_id}/cancel"
     refused = client.post(url, data={"csrf_token": CSRF}, follow_redirects=True)
     assert "The batch is running" in refused.get_data(as_text=True)
