@@ -33,8 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import sys
 import tempfile
 import time
@@ -52,9 +50,9 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests
-from cryptography.fernet import Fernet
 from flask import Flask
 
+from bench.apps import bench_app
 from wikibridge.sandbox.seed import AdminSession
 from wikibridge.sandbox.wikis import SandboxState, SandboxWiki
 
@@ -197,7 +195,7 @@ def counting() -> Iterator[Counter[str]]:
 
 def make_app(state: SandboxState, workdir: Path) -> Flask:
     """wikibridge on a fresh SQLite database, editing the sandbox Commons as the bot."""
-    from wikibridge import create_app, db
+    from wikibridge import db
     from wikibridge.migrate import seed_queues, upgrade
     from wikibridge.sandbox.family import write_family_file
 
@@ -209,27 +207,21 @@ def make_app(state: SandboxState, workdir: Path) -> Flask:
     )
     url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     upgrade(url)
-    os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(workdir / "instance")
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "JOBS_URL": "memory",
-            "SECRET_KEY": secrets.token_hex(16),
-            "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "SERVER_NAME": "wikibridge.bench",
-            "WIKIS": {
-                "commons": {
-                    "family": FAMILY,
-                    "code": "commons",
-                    "api_url": commons.api_url,
-                    "article_url": f"{commons.url}/wiki/",
-                }
-            },
-            "PYWIKIBOT_FAMILY_FILES": {FAMILY: str(family)},
-            "BOT_USERNAME": state.bot.login_name,
-            "BOT_PASSWORD": state.bot.botpassword,
-            "WIKI_PUT_THROTTLE": 0,
-        }
+    app = bench_app(
+        url,
+        workdir,
+        WIKIS={
+            "commons": {
+                "family": FAMILY,
+                "code": "commons",
+                "api_url": commons.api_url,
+                "article_url": f"{commons.url}/wiki/",
+            }
+        },
+        PYWIKIBOT_FAMILY_FILES={FAMILY: str(family)},
+        BOT_USERNAME=state.bot.login_name,
+        BOT_PASSWORD=state.bot.botpassword,
+        WIKI_PUT_THROTTLE=0,
     )
     with app.app_context():
         seed_queues(db.session())

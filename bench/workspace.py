@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import os
 import secrets
 import statistics
 import sys
@@ -42,11 +41,11 @@ if __package__ in (None, ""):
     # Run as a script: the repository root is not on the path.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
+from bench.apps import bench_app
 from bench.seed_bulk import SEARCH_WORD, Seeded, seed
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -91,19 +90,9 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
 
 def make_app(url: str, workdir: Path) -> Flask:
     """The real app on ``url`` (with the search blueprint, registered or not yet)."""
-    from wikibridge import create_app
     from wikibridge.web import search
 
-    os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(workdir / "instance")
-    app = create_app(
-        {
-            "DATABASE_URL": url,
-            "JOBS_URL": "memory",
-            "SECRET_KEY": secrets.token_hex(16),
-            "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            "SERVER_NAME": "wikibridge.bench",
-        }
-    )
+    app = bench_app(url, workdir)
     if "search" not in app.blueprints:
         app.register_blueprint(search.bp)
     return app
