@@ -14,10 +14,10 @@ export WIKIBRIDGE_TEST_OAUTH_PORT ?= 18180
 
 .PHONY: run test lint typecheck unit deps install clean-sandbox
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml sandbox/setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test]' -e ./sandbox
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,7 +30,7 @@ run: install deps
 	$(WB) sandbox up
 	$(WB) sandbox configure
 	$(WB) db upgrade
-	$(WB) demo load >/dev/null
+	$(WB) demo load --grant-sample-volunteers >/dev/null
 	@$(WB) sandbox accounts
 	@echo "wikibridge is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(WB) run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads

@@ -3,7 +3,7 @@
     .venv/bin/python bench/tagging.py [--files N] [--sandbox-dir DIR] [--port-base P]
                                       [--json]
 
-On the sandbox Commons (:mod:`wikibridge.sandbox.wikis`; its own state folder
+On the sandbox Commons (:mod:`wikibridge_sandbox.wikis`; its own state folder
 ``~/.local/state/wikibridge/bench-sandbox`` by default, commons on
 ``--port-base`` and meta on the next port; a ``--sandbox-dir`` already set up
 keeps its ports), two sets of N small files are uploaded once, or on later
@@ -53,8 +53,8 @@ import requests
 from flask import Flask
 
 from bench.apps import bench_app
-from wikibridge.sandbox.seed import AdminSession
-from wikibridge.sandbox.wikis import SandboxState, SandboxWiki
+from wikibridge_sandbox.seed import AdminSession
+from wikibridge_sandbox.wikis import SandboxState, SandboxWiki
 
 DEFAULT_DIR = Path("~/.local/state/wikibridge/bench-sandbox")
 DEFAULT_PORT_BASE = 18280
@@ -92,7 +92,7 @@ class Phase:
 
 def sandbox(state_dir: Path, port_base: int | None) -> SandboxState:
     """The sandbox wikis in ``state_dir``, started (and built, the first time)."""
-    from wikibridge.sandbox import wikis
+    from wikibridge_sandbox import wikis
 
     state_dir = state_dir.expanduser().absolute()
     if port_base is None:
@@ -114,7 +114,7 @@ def sandbox(state_dir: Path, port_base: int | None) -> SandboxState:
 
 def reset_files(state: SandboxState, count: int) -> tuple[dict[str, list[str]], float]:
     """Upload (or reset to untagged) both sets of files; their titles and the seconds taken."""
-    from wikibridge.sandbox.seed import upload_many
+    from wikibridge_sandbox.seed import upload_many
 
     began = time.perf_counter()
     with AdminSession(state.commons.api_url) as admin:
@@ -197,7 +197,7 @@ def make_app(state: SandboxState, workdir: Path) -> Flask:
     """wikibridge on a fresh SQLite database, editing the sandbox Commons as the bot."""
     from wikibridge import db
     from wikibridge.migrate import seed_queues, upgrade
-    from wikibridge.sandbox.family import write_family_file
+    from wikibridge_sandbox.family import write_family_file
 
     commons = state.commons
     family = write_family_file(

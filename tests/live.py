@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from wikibridge.sandbox.appconfig import app_settings, write_config
+from wikibridge_sandbox.appconfig import app_settings, write_config
 
 WIKIBRIDGE = str(Path(sys.executable).with_name("wikibridge"))
 

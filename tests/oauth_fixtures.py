@@ -1,6 +1,6 @@
 """Fixtures for the sandbox OAuth provider (owned by the OAuth work).
 
-``oauth_provider`` runs the provider (see ``wikibridge.sandbox.oauth_provider``)
+``oauth_provider`` runs the provider (see ``wikibridge_sandbox.oauth_provider``)
 in front of the ``sandbox`` wikis, once per test session. A provider of a kept
 sandbox that already runs is reused on its port; otherwise it starts on
 ``WIKIBRIDGE_TEST_OAUTH_PORT``, else on a free port. Like the wikis, it is stopped at the end
@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from oauth.mediawiki1 import OAuth1Consumer
-from wikibridge.sandbox import oauth_provider as provider_process
-from wikibridge.sandbox.oauth_provider_store import SandboxConsumers
-from wikibridge.sandbox.wikis import SandboxState
+from wikibridge_sandbox import oauth_provider as provider_process
+from wikibridge_sandbox.oauth_provider_store import SandboxConsumers
+from wikibridge_sandbox.wikis import SandboxState
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 

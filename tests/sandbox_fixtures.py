@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from wikibridge.sandbox import wikis
+from wikibridge_sandbox import wikis
 
 
 def _free_ports(count: int) -> list[int]:
@@ -46,7 +46,7 @@ def _ports(state_dir: Path) -> tuple[int, int]:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[wikis.SandboxState]:
-    """The running sandbox wikis, commons and meta, seeded (see wikibridge.sandbox.wikis)."""
+    """The running sandbox wikis, commons and meta, seeded (see wikibridge_sandbox.wikis)."""
     configured = os.environ.get("WIKIBRIDGE_TEST_SANDBOX_DIR")
     state_dir = Path(configured).expanduser() if configured else tmp_path_factory.mktemp("sandbox")
     commons_port, meta_port = _ports(state_dir)

@@ -1,7 +1,9 @@
 """The ``wikibridge`` command: Flask's CLI group plus our areas.
 
 ``wikibridge run``, ``routes`` and ``shell`` are Flask's own; ours are grouped
-by area: ``db``, ``mail``, ``worker``, ``demo``, ``sandbox``, ``config``.
+by area: ``db``, ``mail``, ``worker``, ``wiki``, ``volunteers``, ``config``.
+Development tools installed beside it (the sandbox distribution) add theirs
+through the ``wikibridge.commands`` entry point group.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ cli = FlaskGroup(
 )
 
 db_cli = AppGroup("db", help="Database schema and seed data.")
-demo_cli = AppGroup("demo", help="Demo data for trying the desk out.")
 config_cli = AppGroup("config", help="Inspect the settings.")
 volunteers_cli = AppGroup("volunteers", help="Volunteers, roles and per-queue access.")
 
@@ -66,15 +67,6 @@ def worker(threads: int) -> None:
     signal.signal(signal.SIGINT, _stop)
     click.echo(f"wikibridge worker: {threads} threads, waiting for jobs")
     jobs_of(app).run_worker(app, threads, stop)
-
-
-@demo_cli.command("load")
-def demo_load() -> None:
-    """Deliver a few sample messages (idempotent: run it as often as you like)."""
-    from wikibridge.demo import load_demo
-
-    for number in load_demo(current_app._get_current_object()):  # type: ignore[attr-defined]
-        click.echo(number)
 
 
 @config_cli.command("show")
@@ -166,17 +158,21 @@ cli.add_command(volunteers_cli)
 cli.add_command(db_cli)
 cli.add_command(mail_cli)
 register_transports()
-cli.add_command(demo_cli)
 cli.add_command(config_cli)
 cli.add_command(wiki_cli)
 
 
-def _add_sandbox() -> None:
-    try:
-        from wikibridge.sandbox.cli import sandbox
-    except ImportError:  # pragma: no cover - the sandbox ships with the package
-        return
-    cli.add_command(sandbox)
+def _add_plugin_commands() -> None:
+    """Add the command groups other installed distributions offer.
+
+    The production install has none; the development distribution in
+    ``sandbox/`` adds ``sandbox`` and ``demo``, so nothing of it is imported
+    unless it is installed.
+    """
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="wikibridge.commands"):
+        cli.add_command(entry.load(), entry.name)
 
 
-_add_sandbox()
+_add_plugin_commands()

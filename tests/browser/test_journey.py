@@ -22,7 +22,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.live import live_desk
-from wikibridge.sandbox.seed import png_bytes
+from wikibridge_sandbox.seed import png_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from tests.browser.test_journey import latest_revision, log_in
 from tests.live import live_desk
-from wikibridge.sandbox.seed import AdminSession, upload_many
+from wikibridge_sandbox.seed import AdminSession, upload_many
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

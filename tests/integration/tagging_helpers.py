@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from tickets.models import History, PageAction, PageLink, Ticket, WikiBatch
 from wikibridge.db import new_session
-from wikibridge.sandbox.seed import AdminSession
 from wikibridge.sessions import LoginSession
 from wikibridge.wiki.batches import create_batch, run_batch
+from wikibridge_sandbox.seed import AdminSession
 
 NO_PERMISSION = "{{No permission since|day=1|month=November|year=2026}}"
 

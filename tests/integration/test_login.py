@@ -19,8 +19,8 @@ from tickets.models import PageAction, PageLink, Volunteer
 from tickets.queues import queue_by_name
 from wikibridge.crypto import TokenBox
 from wikibridge.db import new_session
-from wikibridge.sandbox.appconfig import app_settings
 from wikibridge.sessions import LoginSession
+from wikibridge_sandbox.appconfig import app_settings
 
 pytestmark = pytest.mark.integration
 

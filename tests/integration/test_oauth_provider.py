@@ -37,9 +37,9 @@ from oauth import (
 from oauth import mediawiki2 as mw2
 from oauth.mediawiki1 import AccessToken, api_auth, complete, identify, initiate
 from tests.oauth_fixtures import OAuthProvider, callback_query
-from wikibridge.sandbox import oauth_provider as provider_process
-from wikibridge.sandbox.family import write_family_file
-from wikibridge.sandbox.wikis import SandboxWiki, Volunteer
+from wikibridge_sandbox import oauth_provider as provider_process
+from wikibridge_sandbox.family import write_family_file
+from wikibridge_sandbox.wikis import SandboxWiki, Volunteer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -524,7 +524,7 @@ def test_mwclient_edits_and_uploads_as_the_volunteer(
     assert author_of(oauth_provider.sandbox.commons, int(result["newrevid"])) == "Alice"
 
     # An upload is a multipart body: it must pass through byte for byte.
-    from wikibridge.sandbox.seed import png_bytes
+    from wikibridge_sandbox.seed import png_bytes
 
     name = f"OAuth upload {secrets.token_hex(4)}.png"
     image = tmp_path / "upload.png"

@@ -23,10 +23,10 @@ from oauth import oauth1_verifier
 from oauth.mediawiki1 import api_auth, complete, initiate
 from tests.live import free_port
 from tests.oauth_fixtures import OAuthProvider, callback_query
-from wikibridge.sandbox import seed, wikis
-from wikibridge.sandbox.cli import sandbox as sandbox_cli
-from wikibridge.sandbox.family import write_family_file
-from wikibridge.sandbox.wikis import SandboxState, SandboxWiki
+from wikibridge_sandbox import seed, wikis
+from wikibridge_sandbox.cli import sandbox as sandbox_cli
+from wikibridge_sandbox.family import write_family_file
+from wikibridge_sandbox.wikis import SandboxState, SandboxWiki
 
 pytestmark = pytest.mark.integration
 

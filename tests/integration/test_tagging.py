@@ -237,7 +237,7 @@ def test_abuse_filter_refusal_names_the_filter(app, wiki, oauth_provider):
     from tickets.access import ALL_RIGHTS, grant, volunteer_named
     from tickets.queues import queue_by_name
     from wikibridge.db import new_session
-    from wikibridge.sandbox.seed import PERMISSION_FILTER_DESCRIPTION
+    from wikibridge_sandbox.seed import PERMISSION_FILTER_DESCRIPTION
 
     with new_session(app) as db:
         queue = queue_by_name(db, "Permissions")
@@ -396,7 +396,7 @@ def test_maxlag_waits_then_gives_up_without_losing_pages(app, wiki, sandbox):
 
 
 def test_unreachable_wiki_requeues_the_batch(app, wiki, sandbox):
-    from wikibridge.sandbox.family import write_family_file
+    from wikibridge_sandbox.family import write_family_file
 
     family = f"gone{secrets.token_hex(3)}"
     path = write_family_file(
@@ -471,7 +471,7 @@ def test_refused_bot_login_is_reported(app, wiki):
 
 
 def test_link_pages_stores_their_state_and_bulk_links(app, wiki):
-    from wikibridge.sandbox.seed import MUSEUM_CATEGORY, MUSEUM_FILES, UPLOADER
+    from wikibridge_sandbox.seed import MUSEUM_CATEGORY, MUSEUM_FILES, UPLOADER
 
     waiting, cited = wiki.files(
         "State", [page_text(tag=NO_PERMISSION), page_text(tag=ticket_tag("2026010110000042"))]
@@ -664,9 +664,9 @@ def test_killed_worker_leaves_nothing_undone_or_done_twice(
     from tests.live import live_desk
     from tickets.models import PageAction, WikiBatch, utcnow
     from wikibridge.db import new_session
-    from wikibridge.sandbox.appconfig import app_settings
-    from wikibridge.sandbox.seed import AdminSession
     from wikibridge.wiki.plans import summary
+    from wikibridge_sandbox.appconfig import app_settings
+    from wikibridge_sandbox.seed import AdminSession
 
     titles = wiki.files("Crash", [page_text(tag=NO_PERMISSION)] * 6)
     before = {t: wiki.latest(t)["revid"] for t in titles}

@@ -6,8 +6,8 @@ import stat
 import time
 from pathlib import Path
 
-from wikibridge.sandbox.oauth_provider_http import requote, split_oauth
-from wikibridge.sandbox.oauth_provider_store import CALLBACK_PREFIX, Store
+from wikibridge_sandbox.oauth_provider_http import requote, split_oauth
+from wikibridge_sandbox.oauth_provider_store import CALLBACK_PREFIX, Store
 
 
 def test_consumers_are_made_once_with_private_files(tmp_path: Path) -> None:

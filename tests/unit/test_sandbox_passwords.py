@@ -1,6 +1,6 @@
 """Sandbox passwords go on a maintenance script's command line."""
 
-from wikibridge.sandbox.wikis import _password
+from wikibridge_sandbox.wikis import _password
 
 
 def test_a_password_never_looks_like_an_option():

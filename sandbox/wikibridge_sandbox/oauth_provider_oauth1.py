@@ -21,7 +21,7 @@ from oauthlib.oauth1 import (
     ResourceEndpoint,
 )
 
-from wikibridge.sandbox.oauth_provider_store import Store
+from wikibridge_sandbox.oauth_provider_store import Store
 
 __all__ = ["LAST_FAILURE", "OAuth1Endpoints", "SandboxOAuth1Validator", "failure_reason"]
 

@@ -15,10 +15,10 @@ from flask import Response, jsonify
 from flask import request as flask_request
 from oauthlib.oauth2 import WebApplicationServer
 
-from wikibridge.sandbox.oauth_provider_http import signed_parts, without_oauth
-from wikibridge.sandbox.oauth_provider_oauth1 import OAuth1Endpoints, failure_reason
-from wikibridge.sandbox.oauth_provider_wiki import ProxyError, WikiBackend
-from wikibridge.sandbox.state import SandboxWiki
+from wikibridge_sandbox.oauth_provider_http import signed_parts, without_oauth
+from wikibridge_sandbox.oauth_provider_oauth1 import OAuth1Endpoints, failure_reason
+from wikibridge_sandbox.oauth_provider_wiki import ProxyError, WikiBackend
+from wikibridge_sandbox.state import SandboxWiki
 
 __all__ = ["ApiProxy"]
 

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from oauthlib.oauth2 import RequestValidator, WebApplicationServer
 
-from wikibridge.sandbox.oauth_provider_store import OAUTH2_ACCESS_TTL, Store
+from wikibridge_sandbox.oauth_provider_store import OAUTH2_ACCESS_TTL, Store
 
 __all__ = ["OAuth2Client", "SandboxOAuth2Validator", "new_oauth2_server"]
 

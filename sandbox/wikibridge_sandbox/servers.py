@@ -17,8 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from wikibridge.sandbox.packages import MW_ROOT, php_binary
-from wikibridge.sandbox.state import SandboxError, SandboxWiki
+from wikibridge_sandbox.packages import MW_ROOT, php_binary
+from wikibridge_sandbox.state import SandboxError, SandboxWiki
 
 log = logging.getLogger(__name__)
 

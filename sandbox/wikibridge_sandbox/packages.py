@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wikibridge.sandbox.state import SandboxError
+from wikibridge_sandbox.state import SandboxError
 
 log = logging.getLogger(__name__)
 

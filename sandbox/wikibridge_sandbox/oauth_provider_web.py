@@ -28,13 +28,13 @@ from flask import request as flask_request
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2 import FatalClientError, OAuth2Error
 
-from wikibridge.sandbox.oauth_provider_api import ApiProxy
-from wikibridge.sandbox.oauth_provider_http import render_page, signed_parts
-from wikibridge.sandbox.oauth_provider_oauth1 import LAST_FAILURE, OAuth1Endpoints, failure_reason
-from wikibridge.sandbox.oauth_provider_oauth2 import new_oauth2_server
-from wikibridge.sandbox.oauth_provider_store import CALLBACK_PREFIX, Store, oauth_dir, state_id
-from wikibridge.sandbox.oauth_provider_wiki import ProxyError, WikiBackend
-from wikibridge.sandbox.state import SandboxError, SandboxWiki
+from wikibridge_sandbox.oauth_provider_api import ApiProxy
+from wikibridge_sandbox.oauth_provider_http import render_page, signed_parts
+from wikibridge_sandbox.oauth_provider_oauth1 import LAST_FAILURE, OAuth1Endpoints, failure_reason
+from wikibridge_sandbox.oauth_provider_oauth2 import new_oauth2_server
+from wikibridge_sandbox.oauth_provider_store import CALLBACK_PREFIX, Store, oauth_dir, state_id
+from wikibridge_sandbox.oauth_provider_wiki import ProxyError, WikiBackend
+from wikibridge_sandbox.state import SandboxError, SandboxWiki
 
 __all__ = ["SESSION_COOKIE", "create_app"]
 

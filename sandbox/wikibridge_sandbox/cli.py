@@ -1,6 +1,7 @@
 """``wikibridge sandbox up|down|status``: the local sandbox wikis from the shell.
 
-The group is registered into the ``wikibridge`` command by wikibridge/cli.py.
+The group joins the ``wikibridge`` command through the ``wikibridge.commands``
+entry point of this development distribution (``sandbox/setup.cfg``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from wikibridge.sandbox import oauth_provider, wikis
+from wikibridge_sandbox import oauth_provider, wikis
 
 __all__ = ["default_dir", "sandbox"]
 
@@ -48,7 +49,7 @@ class _EchoHandler(logging.Handler):
 @contextlib.contextmanager
 def _progress() -> Iterator[None]:
     """Show the sandbox's progress messages (a cold start takes a while)."""
-    logger = logging.getLogger("wikibridge.sandbox")
+    logger = logging.getLogger("wikibridge_sandbox")
     handler = _EchoHandler(logging.INFO)
     previous = logger.level
     logger.addHandler(handler)
@@ -166,7 +167,7 @@ def configure_command(state_dir: Path, oauth_version: str) -> None:
     """Point this desk's instance config at the running sandbox (after `sandbox up`)."""
     from flask import current_app
 
-    from wikibridge.sandbox.appconfig import app_settings, write_config
+    from wikibridge_sandbox.appconfig import app_settings, write_config
 
     provider_url = oauth_provider.running_url(state_dir)
     if provider_url is None:
@@ -191,8 +192,8 @@ def configure_command(state_dir: Path, oauth_version: str) -> None:
 @_dir_option
 def accounts_command(state_dir: Path) -> None:
     """Say which sample volunteer to log in as (sandbox-only passwords)."""
-    from wikibridge.demo import DEMO_GRANTS
-    from wikibridge.sandbox.appconfig import SANDBOX_HEADS
+    from wikibridge_sandbox.appconfig import SANDBOX_HEADS
+    from wikibridge_sandbox.demo import DEMO_GRANTS
 
     state = wikis.load_state(state_dir)
     click.echo("Log in as a sample volunteer (sandbox-only passwords):")

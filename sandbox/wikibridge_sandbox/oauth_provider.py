@@ -5,7 +5,7 @@ through this provider instead. It runs as its own process on one port and
 fronts every sandbox wiki under a path prefix (``/commons/…``, ``/meta/…``):
 ``index.php?title=Special:OAuth/…``, ``rest.php/oauth2/…`` and ``api.php``,
 where a signed request runs on the real wiki as the token's volunteer. See
-:mod:`wikibridge.sandbox.oauth_provider_web` for the URLs.
+:mod:`wikibridge_sandbox.oauth_provider_web` for the URLs.
 
 Its files live in ``<state_dir>/oauth/`` (directory mode 0700): the SQLite
 database with consumers and tokens (0600), the session key, a pid file and a
@@ -18,7 +18,7 @@ Usage from Python::
     revoke(state_dir, "Alice")                   # every token of Alice dies
     stop(state_dir)
 
-or ``python -m wikibridge.sandbox.oauth_provider --state-dir D --port P``
+or ``python -m wikibridge_sandbox.oauth_provider --state-dir D --port P``
 to serve in the foreground.
 """
 
@@ -45,7 +45,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from wikibridge.sandbox.oauth_provider_store import SandboxConsumers, Store, oauth_dir, state_id
+from wikibridge_sandbox.oauth_provider_store import SandboxConsumers, Store, oauth_dir, state_id
 
 __all__ = [
     "ProviderError",
@@ -61,7 +61,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_MODULE = "wikibridge.sandbox.oauth_provider"
+_MODULE = "wikibridge_sandbox.oauth_provider"
 _START_TIMEOUT = 20.0
 _STOP_TIMEOUT = 5.0
 
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("oauthlib", "requests_oauthlib", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from wikibridge.sandbox.oauth_provider_web import create_app
+    from wikibridge_sandbox.oauth_provider_web import create_app
 
     state_dir = args.state_dir.expanduser().absolute()
     _dir(state_dir)

@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from wikibridge.sandbox.state import SandboxError, SandboxState, SandboxWiki, Volunteer
-from wikibridge.sandbox.wikis import load_state
+from wikibridge_sandbox.state import SandboxError, SandboxState, SandboxWiki, Volunteer
+from wikibridge_sandbox.wikis import load_state
 
 __all__ = ["ForwardedResponse", "ProxyError", "WikiBackend"]
 

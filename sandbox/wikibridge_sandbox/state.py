@@ -1,6 +1,6 @@
 """What a sandbox is made of: its wikis and accounts, as the state file keeps them.
 
-The data classes and constants shared by :mod:`wikibridge.sandbox.wikis` and the
+The data classes and constants shared by :mod:`wikibridge_sandbox.wikis` and the
 modules it builds and serves the wikis with, which import them from here (and
 not from each other).
 """

@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from wikibridge.sandbox.family import write_family_file
-from wikibridge.sandbox.oauth_provider_store import SandboxConsumers
-from wikibridge.sandbox.state import SandboxState
+from wikibridge_sandbox.family import write_family_file
+from wikibridge_sandbox.oauth_provider_store import SandboxConsumers
+from wikibridge_sandbox.state import SandboxState
 
 OAUTH_FAMILY = "sandboxoauth"
 #: The bot logs in with its bot password straight at the wikis, not through the provider.
 DIRECT_FAMILY = "sandboxdirect"
-#: Who runs the sandbox desk; `wikibridge demo load` grants the others their queues.
+#: Who runs the sandbox desk; `wikibridge demo load --grant-sample-volunteers`
+#: grants the others their queues.
 SANDBOX_HEADS = ("Alice",)
 
 

@@ -1,4 +1,10 @@
-"""Demo tickets for ``make run``: a few realistic messages, delivered idempotently."""
+"""Demo tickets for ``make run``: a few realistic messages, delivered idempotently.
+
+Demo data grants nobody anything unless asked: the sample usernames are real
+accounts on a real wiki, so ``wikibridge demo load`` on a production desk must
+not hand them tickets. ``--grant-sample-volunteers`` (which ``make run`` passes
+for the sandbox) grants them and says what it granted.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from flask import Flask
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from tickets.access import grant, grants_of, parse_rights, volunteer_named
 from tickets.queues import queue_by_name
@@ -68,16 +76,53 @@ DEMO_GRANTS = {
 }
 
 
-def load_demo(app: Flask) -> list[str]:
-    """Deliver the demo messages and grant the sample volunteers; return the ticket numbers."""
+def grant_sample_volunteers(app: Flask) -> list[str]:
+    """Give the sandbox's sample volunteers their queues; return what was granted, in words.
+
+    A volunteer who has any grant already is left alone (an administrator may
+    have changed them since).
+    """
+    granted: list[str] = []
     with new_session(app) as db:
         for username, grants in DEMO_GRANTS.items():
             volunteer = volunteer_named(db, username)
             if grants_of(db, volunteer):
-                continue  # an administrator may have changed them since
+                continue
             for queue_name, rights in grants.items():
                 queue = queue_by_name(db, queue_name)
                 if queue is not None:
-                    grant(db, volunteer, queue, parse_rights(rights), "demo")
+                    row = grant(db, volunteer, queue, parse_rights(rights), "demo")
+                    granted.append(f"{username}: {row.rights} on {queue_name}")
         db.commit()
+    return granted
+
+
+def load_demo(app: Flask) -> list[str]:
+    """Deliver the demo messages; return the ticket numbers. Grants nothing."""
     return [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]
+
+
+demo_cli = AppGroup("demo", help="Demo data for trying the desk out (development only).")
+
+
+@demo_cli.command("load")
+@click.option(
+    "--grant-sample-volunteers",
+    "grant_sample",
+    is_flag=True,
+    help="Also give the sandbox's sample volunteers (Bob, Carol Example) queue access. "
+    "Never on a real installation: these are real usernames on real wikis.",
+)
+def demo_load(grant_sample: bool) -> None:
+    """Deliver a few sample messages (idempotent: run it as often as you like)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for number in load_demo(app):
+        click.echo(number)
+    if grant_sample:
+        granted = grant_sample_volunteers(app)
+        for line in granted:
+            click.echo(f"granted {line}", err=True)
+        if not granted:
+            click.echo("granted nothing: the sample volunteers have access already", err=True)
+    else:
+        click.echo("granted nobody any access (--grant-sample-volunteers would)", err=True)

@@ -2,7 +2,7 @@
 /**
  * Router for PHP's built-in web server, one sandbox wiki per server.
  *
- * Started by wikibridge/sandbox/servers.py as
+ * Started by sandbox/wikibridge_sandbox/servers.py as
  *   php -S 127.0.0.1:PORT -t /usr/share/mediawiki router.php
  * with MW_CONFIG_FILE naming the wiki's settings and WIKIBRIDGE_UPLOAD_DIR its
  * upload folder. The code tree is shared by all sandbox wikis, so uploads cannot

@@ -15,10 +15,10 @@ a state directory outside the git tree::
 :func:`up` is idempotent: it returns at once when the wikis already answer, and
 otherwise only does the steps whose marker is missing or out of date.
 
-The work is split by what it does: :mod:`~wikibridge.sandbox.state` holds the
-data classes and constants, :mod:`~wikibridge.sandbox.packages` the Debian
-packages, :mod:`~wikibridge.sandbox.build` builds one wiki and
-:mod:`~wikibridge.sandbox.servers` runs the ``php -S`` servers; this module is
+The work is split by what it does: :mod:`~wikibridge_sandbox.state` holds the
+data classes and constants, :mod:`~wikibridge_sandbox.packages` the Debian
+packages, :mod:`~wikibridge_sandbox.build` builds one wiki and
+:mod:`~wikibridge_sandbox.servers` runs the ``php -S`` servers; this module is
 the public API and keeps the state file.
 """
 
@@ -38,12 +38,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from wikibridge.sandbox import seed
-from wikibridge.sandbox.build import build_wiki, check_ours, settings_php
-from wikibridge.sandbox.family import write_family_file
-from wikibridge.sandbox.packages import ensure_packages
-from wikibridge.sandbox.servers import server_pid, stop_server, wiki_answers
-from wikibridge.sandbox.state import (
+from wikibridge_sandbox import seed
+from wikibridge_sandbox.build import build_wiki, check_ours, settings_php
+from wikibridge_sandbox.family import write_family_file
+from wikibridge_sandbox.packages import ensure_packages
+from wikibridge_sandbox.servers import server_pid, stop_server, wiki_answers
+from wikibridge_sandbox.state import (
     BOT_APP_ID,
     BOT_GRANTS,
     PROXY_APP_ID,
