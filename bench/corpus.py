@@ -183,7 +183,7 @@ LANGUAGES: tuple[Language, ...] = (
     ),
 )
 
-# Where the team's mail goes (``shared/spec/routing.md``), and how often.
+# Where the team's mail goes (``docs/ROUTING.md``), and how often.
 ADDRESSES = (
     ("info@wikimedia.org", 30),
     ("permissions@wikimedia.org", 30),

@@ -1,4 +1,4 @@
-"""Which queue a new message belongs in (``../shared/spec/routing.md``).
+"""Which queue a new message belongs in (``docs/ROUTING.md``).
 
 The policy is data (:class:`Policy`, saved as versioned JSON documents by
 :mod:`tickets.policies`), so administrators can change it and try a change on

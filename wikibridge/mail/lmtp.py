@@ -5,7 +5,7 @@ each message once, with all its recipients.  We store it once, in a worker
 thread, and only after the commit answer every recipient ``250`` with the
 ticket number.  Whatever stops the store answers ``451`` for every recipient,
 so the MTA keeps the message and tries again ("Never lose a message" in
-``shared/spec/routing.md``).
+``docs/ROUTING.md``).
 
 ``wikibridge mail deliver`` starts Python, Flask and SQLAlchemy once per
 message; this listener pays that once per process.
