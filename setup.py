@@ -50,6 +50,10 @@ class build_project_files(Command):
     def run(self) -> None:
         if self.editable_mode:
             return  # the package finds them in the checkout
+        assert self.build_lib is not None, "finalize_options sets it"
+        # setuptools reuses build/ between builds: a template deleted from the
+        # checkout must not live on in the next wheel.
+        shutil.rmtree(os.path.join(self.build_lib, PACKAGE, "templates"), ignore_errors=True)
         for target, source in self.get_output_mapping().items():
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.copyfile(source, target)
