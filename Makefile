@@ -14,7 +14,7 @@ export WIKIBRIDGE_TEST_OAUTH_PORT ?= 18180
 
 .PHONY: run test lint typecheck unit deps install clean-sandbox
 
-$(VENV)/.installed: setup.cfg pyproject.toml sandbox/setup.cfg
+$(VENV)/.installed: setup.cfg setup.py pyproject.toml sandbox/setup.cfg
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]' -e ./sandbox

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tickets.access import volunteer_named
-from wikibridge import ROOT, i18n
+from wikibridge import CHECKOUT, i18n
 from wikibridge.db import new_session
 
 from .helpers import log_in, new_ticket
@@ -39,7 +39,7 @@ MARKED_TEMPLATES = [
     "_admin.html",
 ]
 #: The modules whose flash and error messages are marked.
-WEB_MODULES = sorted((Path(ROOT) / "wikibridge" / "web").glob("*.py"))
+WEB_MODULES = sorted((Path(CHECKOUT) / "wikibridge" / "web").glob("*.py"))
 CSRF = "test-csrf"
 
 
@@ -212,7 +212,7 @@ def test_every_marked_template_string_is_in_the_catalog():
     known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in _catalog() if m.id}
     for name in MARKED_TEMPLATES:
         for _lineno, message, _comments, _context in extract_from_file(
-            "jinja2", str(Path(ROOT) / "templates" / name)
+            "jinja2", str(Path(CHECKOUT) / "templates" / name)
         ):
             msgid = message if isinstance(message, str) else message[0]
             assert msgid in known, f"{name}: {msgid!r} has no German translation"

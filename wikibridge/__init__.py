@@ -8,8 +8,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-#: The project folder: templates and ``user-config.py`` live here.
-ROOT = Path(__file__).resolve().parent.parent
+#: This package's folder: in an installed wheel it also holds ``templates/``
+#: and ``user-config.py`` (copied there by the build hook in ``setup.py``).
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The checkout the package runs from in development (an editable install):
+#: ``templates/`` and ``user-config.py`` are edited at its top.
+CHECKOUT = PACKAGE_DIR.parent
+
+
+def project_file(name: str) -> Path:
+    """Where the top-level project file or folder ``name`` is at run time.
+
+    The installed package carries its own copy; an editable install reads the
+    checkout's. A plain path, not ``importlib.resources``: Flask and pywikibot
+    want folders on disk, and pip installs wheels unpacked.
+
+    :raises FileNotFoundError: neither is there (a wheel built without them)
+    """
+    packaged = PACKAGE_DIR / name
+    if packaged.exists():
+        return packaged
+    # Only a checkout (it has our setup.cfg) counts: above an installed
+    # package is site-packages, where a stray "templates" is anyone's.
+    checked_out = CHECKOUT / name
+    if (CHECKOUT / "setup.cfg").is_file() and checked_out.exists():
+        return checked_out
+    raise FileNotFoundError(
+        f"{name} is neither in the installed package ({PACKAGE_DIR}) nor in a checkout "
+        f"({CHECKOUT}): the package was built without it"
+    )
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,7 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(default_instance_path()),
-        template_folder=str(ROOT / "templates"),
+        template_folder=str(project_file("templates")),
     )
     from wikibridge import db, i18n, jobs
     from wikibridge.web import (

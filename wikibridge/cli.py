@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import click
@@ -26,7 +27,36 @@ def _make_app() -> Any:
     return create_app()
 
 
-cli = FlaskGroup(
+#: Entry point group through which other installed distributions add commands.
+PLUGIN_GROUP = "wikibridge.commands"
+
+
+class WikibridgeGroup(FlaskGroup):
+    """Flask's command group, plus the commands other installed distributions offer.
+
+    The production install has none; the development distribution in
+    ``sandbox/`` adds ``sandbox`` and ``demo``. They are loaded only when
+    named (or listed by ``--help``), so ``wikibridge worker`` or ``mail lmtp``
+    never import development code, even on a development machine.
+    """
+
+    def _plugins(self) -> dict[str, EntryPoint]:
+        return {entry.name: entry for entry in entry_points(group=PLUGIN_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Our commands, Flask's, and the plugins' names (not loaded yet)."""
+        return sorted({*super().list_commands(ctx), *self._plugins()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, loading a plugin's the first time it is named."""
+        if cmd_name not in self.commands:
+            entry = self._plugins().get(cmd_name)
+            if entry is not None:
+                self.add_command(entry.load(), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+cli = WikibridgeGroup(
     name="wikibridge",
     create_app=_make_app,
     help="The volunteer response team's help desk, joined to its wikis.",
@@ -160,19 +190,3 @@ cli.add_command(mail_cli)
 register_transports()
 cli.add_command(config_cli)
 cli.add_command(wiki_cli)
-
-
-def _add_plugin_commands() -> None:
-    """Add the command groups other installed distributions offer.
-
-    The production install has none; the development distribution in
-    ``sandbox/`` adds ``sandbox`` and ``demo``, so nothing of it is imported
-    unless it is installed.
-    """
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="wikibridge.commands"):
-        cli.add_command(entry.load(), entry.name)
-
-
-_add_plugin_commands()

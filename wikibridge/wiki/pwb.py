@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from wikibridge import ROOT
+from wikibridge import project_file
 
 _IDENTITY_LOCK = threading.RLock()
 
@@ -63,15 +63,16 @@ class Credentials:
 
 
 def prepare_pywikibot_dir(instance_path: str) -> Path:
-    """Give pywikibot a writable folder holding a copy of the top-level ``user-config.py``.
+    """Give pywikibot a writable folder holding a copy of our ``user-config.py``.
 
     pywikibot reads its config from, and writes its throttle file, logs and
-    caches into, the same folder; the repository may be read-only, so that
-    folder is ``<instance>/pywikibot`` and the file is copied there.
+    caches into, the same folder; the installed package (or the checkout) may
+    be read-only, so that folder is ``<instance>/pywikibot`` and the file is
+    copied there.
     """
     folder = Path(instance_path) / "pywikibot"
     folder.mkdir(parents=True, exist_ok=True)
-    source = (ROOT / "user-config.py").read_text()
+    source = project_file("user-config.py").read_text()
     target = folder / "user-config.py"
     if not target.exists() or target.read_text() != source:
         target.write_text(source)
