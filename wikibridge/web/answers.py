@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -54,6 +55,7 @@ def _compose_page(
     chosen: AnswerTemplate | None = None,
     form: dict[str, str] | None = None,
     errors: list[str] | None = None,
+    templates: Sequence[AnswerTemplate] | None = None,
 ) -> str:
     """The answer form: the first draft, or what the volunteer sent with what is wrong."""
     session = db.session()
@@ -75,7 +77,7 @@ def _compose_page(
     return render_template(
         "answer.html",
         ticket=ticket,
-        templates=templates_for(session, ticket.queue),
+        templates=templates if templates is not None else templates_for(session, ticket.queue),
         chosen=chosen,
         form=form,
         errors=errors or [],
