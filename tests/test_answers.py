@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -372,3 +375,149 @@ def test_answer_needs_the_right(mail_app, smtp):
     with new_session(mail_app) as db:
         ticket = db.scalars(select(Ticket)).one()
         assert ticket.state == State.OPEN.value  # answered: no longer new
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("to", "jane@example.net\r\nBcc: victim@example.org", "To"),
+        ("to", "jane@example.net\nBcc: victim@example.org", "To"),
+        ("to", "jane@example.net\rX: y", "To"),
+        ("cc", "bob@example.net\r\nBcc: victim@example.org", "Cc"),
+        ("subject", "Hello\r\nBcc: victim@example.org", "Subject"),
+        ("subject", "Hello\nthere", "Subject"),
+    ],
+)
+def test_line_break_in_a_header_field_is_a_form_error(mail_app, smtp, field, value, named):
+    """CR/LF in To, Cc or Subject: the form again, saying which field (was a 500)."""
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    number = store_message(mail_app, customer_mail()).number
+    response = answer(client, number, **{field: value, "body": "My careful answer."})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f"{named}: the field must be a single line" in page
+    assert 'class="answer-form"' in page and "My careful answer." in page  # nothing lost
+    assert outgoing(mail_app) == [] and smtp.inbox.messages == []
+    data = {"to": "jane@example.net", "subject": "x", "body": "y", field: value, **CSRF}
+    german = client.post(f"/tickets/{number}/answer?lang=de", data=data)
+    label = {"To": "An", "Cc": "Cc", "Subject": "Betreff"}[named]
+    assert f"{label}: Das Feld muss eine einzige Zeile sein" in german.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [("to", "not an address", "To"), ("cc", "jane@example.net, nobody", "Cc"), ("to", "", "To")],
+)
+def test_recipient_fields_must_hold_addresses(mail_app, smtp, field, value, named):
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    number = store_message(mail_app, customer_mail()).number
+    response = answer(client, number, **{field: value})
+    assert response.status_code == 400
+    assert f"{named}: " in response.get_data(as_text=True)
+    assert outgoing(mail_app) == []
+
+
+def form_mail(reply_to: str | None, message_id: str = "<form@example.org>") -> bytes:
+    """A mail sent through a web form (or a list) for a person named in Reply-To."""
+    msg = EmailMessage()
+    msg["From"] = "Wiki contact form <noreply@forms.example.org>"
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["To"] = "permissions@wikimedia.org"
+    msg["Subject"] = "Permission for my photo"
+    msg["Message-ID"] = message_id
+    msg.set_content("I took the photo.\n\nJane")
+    return msg.as_bytes()
+
+
+def test_answer_goes_to_reply_to(mail_app, smtp):
+    """From is the form, Reply-To the person: the answer reaches the person (issue 10)."""
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    number = store_message(mail_app, form_mail("Jane Doe <jane@example.net>")).number
+
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "<dt>Reply-To</dt>" in zoom and "Jane Doe &lt;jane@example.net&gt;" in zoom
+
+    form = client.get(f"/tickets/{number}/answer").get_data(as_text=True)
+    to = re.search(r'name="to" value="([^"]*)"', form)
+    assert to is not None and unescape(to.group(1)) == "Jane Doe <jane@example.net>"
+    assert re.search(r'name="cc" value="[^"]*"', form)  # editable before sending
+    assert "asks for answers to Jane Doe &lt;jane@example.net&gt; (Reply-To)" in form
+    assert "Dear Jane Doe" in client.get(
+        f"/tickets/{number}/answer?template={dear_template(mail_app)}"
+    ).get_data(as_text=True)
+    german = client.get(f"/tickets/{number}/answer?lang=de").get_data(as_text=True)
+    assert "bittet aber um Antwort an Jane Doe &lt;jane@example.net&gt; (Reply-To)" in german
+
+    assert answer(client, number, to=unescape(to.group(1))).status_code == 302
+    [(_, rcpt, msg)] = smtp.inbox.messages
+    assert rcpt == ["jane@example.net"]
+    assert msg["To"] == "Jane Doe <jane@example.net>"
+
+
+def test_volunteer_may_change_the_recipients(mail_app, smtp):
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    number = store_message(mail_app, form_mail("jane@example.net")).number
+    response = answer(
+        client, number, to="jane.doe@example.com", cc="noreply@forms.example.org, bob@example.net"
+    )
+    assert response.status_code == 302
+    [(_, rcpt, msg)] = smtp.inbox.messages
+    assert rcpt == ["jane.doe@example.com", "noreply@forms.example.org", "bob@example.net"]
+    assert msg["Cc"] == "noreply@forms.example.org, bob@example.net"
+
+
+def test_without_reply_to_the_answer_goes_to_from(mail_app, smtp):
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    number = store_message(mail_app, form_mail(None)).number
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "<dt>Reply-To</dt>" not in zoom
+    form = client.get(f"/tickets/{number}/answer").get_data(as_text=True)
+    assert 'name="to" value="Wiki contact form &lt;noreply@forms.example.org&gt;"' in form
+    assert "(Reply-To)" not in form
+
+
+def test_reply_to_of_the_latest_customer_mail_counts(mail_app, smtp):
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    number = store_message(mail_app, form_mail("old@example.net")).number
+    later = EmailMessage()
+    later["From"] = "Jane Doe <jane@example.net>"
+    later["Reply-To"] = "Jane at work <jane@work.example>"
+    later["To"] = "permissions@wikimedia.org"
+    later["Subject"] = f"Re: [Ticket#{number}] Permission for my photo"
+    later["Message-ID"] = "<later@example.net>"
+    later.set_content("Please write to my work address.")
+    assert store_message(mail_app, later.as_bytes()).number == number
+    form = client.get(f"/tickets/{number}/answer").get_data(as_text=True)
+    assert 'name="to" value="Jane at work &lt;jane@work.example&gt;"' in form
+
+
+def dear_template(app: Flask) -> int:
+    with new_session(app) as db:
+        template = AnswerTemplate(name="Dear", subject="", body="Dear {customer_name},\n")
+        db.add(template)
+        db.commit()
+        return template.id
+
+
+def test_reply_to_found_after_long_headers(mail_app, smtp):
+    """Headers longer than the start of the message read still give their Reply-To."""
+    client = mail_app.test_client()
+    log_in(mail_app, client)
+    msg = EmailMessage()
+    msg["From"] = "Mailing list <list@lists.example.org>"
+    for n in range(40):  # a long trail of relays: about 100 KB that compress badly
+        msg[f"X-Trace-{n}"] = os.urandom(1250).hex()
+    msg["Reply-To"] = "Jane Doe <jane@example.net>"
+    msg["To"] = "permissions@wikimedia.org"
+    msg["Subject"] = "Permission for my photo"
+    msg.set_content("I took the photo.")
+    number = store_message(mail_app, msg.as_bytes()).number
+    form = client.get(f"/tickets/{number}/answer").get_data(as_text=True)
+    assert 'name="to" value="Jane Doe &lt;jane@example.net&gt;"' in form

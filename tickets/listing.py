@@ -59,6 +59,15 @@ class TicketPage:
         return f"Tickets: {self.first}-{self.last} of {self.total} - Page:"
 
 
+def nearest_page(page: int, total: int, per_page: int) -> int:
+    """``page`` moved into the pages ``total`` tickets fill: below 1 is 1, past the end the last.
+
+    Every paginated list uses this, so any number in ``?page=`` shows a page
+    (a number past any database's integer would otherwise overflow the offset).
+    """
+    return min(max(1, page), max(1, -(-total // per_page)))
+
+
 @dataclass(frozen=True)
 class TicketFilter:
     """What a ticket list shows: the defaults are Znuny's (open tickets, oldest first)."""
@@ -156,7 +165,7 @@ def open_tickets(
         total = sum(counts.get(queue_id, 0) for queue_id in set(queue_ids))
     else:
         total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
-    page = max(1, page)
+    page = nearest_page(page, total, per_page)
     rows = page_of(session, where, SORTS.get(f.sort, SORTS["age"]), total, page, per_page)
     return TicketPage(rows, total, page, per_page)
 

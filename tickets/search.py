@@ -24,13 +24,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, selectinload
 
-from tickets.listing import TicketPage
+from tickets.listing import TicketPage, nearest_page
 from tickets.models import Article, Ticket
 
 #: Znuny's DateChecksum numbers have 16 digits (more once a day's counter grows).
 TICKET_NUMBER = re.compile(r"\d{16,}")
 #: Good enough to tell "search by sender" from words; not a validation.
 EMAIL_ADDRESS = re.compile(r"[^\s@<>\"]+@[^\s@<>\"]+")
+#: The highest page asked of the database before the total is known (the
+#: offset stays far inside a 64-bit integer; no list is that long).
+MAX_PAGE = 10**9
 #: A word the FTS5 tokenizer keeps something of (letters or digits).
 _HAS_WORD = re.compile(r"\w")
 
@@ -67,27 +70,39 @@ def search_tickets(
     title (all words must occur).
 
     :param queue_ids: the queues the searching volunteer may read; no others are looked at.
-    :param page: 1-based page number (smaller values mean the first page).
+    :param page: 1-based page number; the nearest page there is is shown
+        (smaller values mean the first, larger the last).
     """
-    page = max(1, page)
     query = query.strip()
     matching = _matching_ids(session, query) if query and queue_ids else None
     if matching is None:
-        return TicketPage([], 0, page, per_page)
+        return TicketPage([], 0, 1, per_page)
     where = [Ticket.queue_id.in_(queue_ids), matching]
-    # The matches are found once: the total comes with the page's ids (a
-    # window count), not from a second search.
-    found = session.execute(
-        select(Ticket.id, func.count().over())
-        .where(*where)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+
+    def read(page: int) -> list[Any]:
+        # The matches are found once: the total comes with the page's ids (a
+        # window count), not from a second search.
+        return list(
+            session.execute(
+                select(Ticket.id, func.count().over())
+                .where(*where)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            ).all()
+        )
+
+    # The total is not known before the search: a page no list could reach
+    # is bounded first, so the offset fits any database's integer.
+    page = min(max(1, page), MAX_PAGE)
+    found = read(page)
     if found:
         total = found[0][1]
     else:  # past the last page: only a count can say how many there are
         total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
+        last = nearest_page(page, total, per_page)
+        if last != page:
+            page, found = last, (read(last) if total else [])
     ids = [row[0] for row in found]
     # The results table shows each ticket's queue: one query, not one per row.
     loaded = session.scalars(

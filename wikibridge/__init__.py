@@ -62,12 +62,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         labels,
         pages,
         queues,
+        redaction,
         search,
         security,
         ticket_actions,
     )
 
     load_settings(app, test_config)
+    # Before anything can log a request line.
+    redaction.init_app(app)
     db.init_app(app)
     jobs.init_app(app)
     security.init_app(app)

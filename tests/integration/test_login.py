@@ -41,11 +41,11 @@ def password_of(provider: Any, username: str) -> str:
     return next(v.password for v in provider.sandbox.volunteers if v.username == username)
 
 
-def start_login(client: Any) -> str:
+def start_login(client: Any, next_value: str = "/queues") -> str:
     client.get("/login")
     with client.session_transaction() as s:
         csrf = s["csrf"]
-    response = client.post("/login", data={"csrf_token": csrf, "next": "/queues"})
+    response = client.post("/login", data={"csrf_token": csrf, "next": next_value})
     assert response.status_code == 302, response.get_data(as_text=True)
     return str(response.headers["Location"])
 
@@ -56,10 +56,25 @@ def callback_path(location: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def log_in(client: Any, provider: Any, username: str) -> Any:
-    authorize = start_login(client)
+def log_in(client: Any, provider: Any, username: str, next_value: str = "/queues") -> Any:
+    authorize = start_login(client, next_value)
     location = provider.approve(authorize, username, password_of(provider, username))
     return client.get(callback_path(location))
+
+
+@pytest.mark.parametrize(
+    "next_value",
+    ["/\t/evil.example/phish", "/\\evil.example", "/%2F/evil.example", "/\r\n/queues\r\nX: y"],
+)
+def test_login_ends_on_this_site(tmp_path, database_url, oauth_provider, next_value):
+    """The probe's open redirect (issue 10): allowed at the wiki, and still home here."""
+    app = desk(tmp_path, database_url, oauth_provider)
+    client = app.test_client()
+    response = log_in(client, oauth_provider, "Carol Example", next_value)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location == "/queues", location
+    assert client.get("/queues").status_code == 200
 
 
 @pytest.mark.parametrize("version", ["1", "2"])

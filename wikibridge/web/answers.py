@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -22,6 +23,13 @@ from tickets.answers import (
 )
 from tickets.followup import NEXT_STATES, PENDING_STATES, change_state
 from tickets.models import AnswerTemplate, Article, State, Ticket
+from tickets.recipients import (
+    FieldProblem,
+    answer_recipient,
+    field_problem,
+    reply_to_addresses,
+    same_addresses,
+)
 from tickets.tickets import record
 from tickets.workflow import locked_by_other
 from wikibridge import db
@@ -42,41 +50,98 @@ def _unsent(ticket: Ticket) -> list[Article]:
     return [a for a in ticket.articles if a.send_status in (PENDING, FAILED, "sending")]
 
 
-@bp.get("/tickets/<number>/answer")
-@login_required
-def compose(number: str) -> str:
-    """The answer form, prefilled from a template (or empty), quoting the customer."""
-    ticket = ticket_for(number, Right.ANSWER)
+def _compose_page(
+    ticket: Ticket,
+    chosen: AnswerTemplate | None = None,
+    form: dict[str, str] | None = None,
+    errors: list[str] | None = None,
+    templates: Sequence[AnswerTemplate] | None = None,
+) -> str:
+    """The answer form: the first draft, or what the volunteer sent with what is wrong."""
     session = db.session()
-    templates = templates_for(session, ticket.queue)
-    chosen: AnswerTemplate | None = None
-    wanted = request.args.get("template", type=int)
-    if wanted is not None:
-        chosen = next((t for t in templates if t.id == wanted), None)
-        if chosen is None:
-            abort(404, description=gettext("No such answer template for this queue."))
     last = last_customer_article(ticket)
-    values = variables(ticket, ticket.queue, logged_in().username, last.from_addr if last else "")
-    quoted = quote(last.body, last.from_addr, last.created_at) if last else ""
-    body = compose_body(chosen.body if chosen else "", values, quoted)
-    original = last.subject if last else ticket.title
-    subject = reply_subject(
-        ticket.number, chosen.subject if chosen and chosen.subject else original
-    )
+    reply_to = reply_to_addresses(session, [last]).get(last.id, "") if last else ""
+    recipient = answer_recipient(last, reply_to, ticket.customer)
+    if form is None:
+        values = variables(ticket, ticket.queue, logged_in().username, recipient)
+        quoted = quote(last.body, last.from_addr, last.created_at) if last else ""
+        original = last.subject if last else ticket.title
+        form = {
+            "to": recipient,
+            "cc": "",
+            "subject": reply_subject(
+                ticket.number, chosen.subject if chosen and chosen.subject else original
+            ),
+            "body": compose_body(chosen.body if chosen else "", values, quoted),
+        }
     return render_template(
         "answer.html",
         ticket=ticket,
-        templates=templates,
+        templates=templates if templates is not None else templates_for(session, ticket.queue),
         chosen=chosen,
-        to=last.from_addr if last else ticket.customer,
-        subject=subject,
-        body=body,
+        form=form,
+        errors=errors or [],
+        # Said on the form when the mail asked for answers elsewhere than its sender.
+        reply_to=reply_to if last and not same_addresses(reply_to, last.from_addr) else "",
+        customer_from=last.from_addr if last else "",
         sender=sender_address(ticket.queue, current_app.config["MAIL_DOMAIN"]),
         variables=VARIABLES,
         next_states=NEXT_STATES,
         may_change_state=has_right(ticket.queue_id, Right.OWN),
         unsent=_unsent(ticket),
     )
+
+
+@bp.get("/tickets/<number>/answer")
+@login_required
+def compose(number: str) -> str:
+    """The answer form, prefilled from a template (or empty), quoting the customer.
+
+    It goes to the Reply-To of the customer's latest mail (a web form's or a
+    list's mail names the person there), else to its From.
+    """
+    ticket = ticket_for(number, Right.ANSWER)
+    chosen: AnswerTemplate | None = None
+    wanted = request.args.get("template", type=int)
+    if wanted is not None:
+        chosen = next(
+            (t for t in templates_for(db.session(), ticket.queue) if t.id == wanted), None
+        )
+        if chosen is None:
+            abort(404, description=gettext("No such answer template for this queue."))
+    return _compose_page(ticket, chosen)
+
+
+def _field_errors(form: dict[str, str]) -> list[str]:
+    """What is wrong with the header fields, each message naming its field."""
+    fields = [
+        ("to", gettext("To"), True, True),
+        ("cc", gettext("Cc"), True, False),
+        ("subject", gettext("Subject"), False, False),
+    ]
+    errors = []
+    for name, label, addresses, required in fields:
+        problem = field_problem(form[name], addresses=addresses, required=required)
+        if problem is FieldProblem.LINE_BREAK:
+            message = gettext(
+                "%(field)s: the field must be a single line; remove the line break.", field=label
+            )
+        elif problem is FieldProblem.CONTROL_CHARACTER:
+            message = gettext(
+                "%(field)s: the field contains a control character; remove it.", field=label
+            )
+        elif problem is FieldProblem.EMPTY:
+            message = gettext("%(field)s: give at least one address.", field=label)
+        elif problem is FieldProblem.NOT_AN_ADDRESS:
+            message = gettext(
+                "%(field)s: write addresses like jane@example.org or Jane Doe"
+                " <jane@example.org>, separated by commas.",
+                field=label,
+            )
+        else:
+            continue
+        errors.append(message)
+    return errors
 
 
 def _pending_until(state: str) -> dt.datetime | None:
@@ -96,7 +161,7 @@ def _pending_until(state: str) -> dt.datetime | None:
 
 @bp.post("/tickets/<number>/answer")
 @login_required
-def send(number: str) -> Response:
+def send(number: str) -> Response | tuple[str, int]:
     """Store the answer, commit, then queue its sending; optionally change the state."""
     ticket = ticket_for(number, Right.ANSWER)
     if locked_by_other(ticket, current_volunteer()):
@@ -108,12 +173,20 @@ def send(number: str) -> Response:
                 "%(owner)s has locked this ticket and is answering it.", owner=owner
             ),
         )
-    to = request.form.get("to", "").strip()
-    body = request.form.get("body", "")
-    if not to or not body.strip():
-        abort(400, description=gettext("An answer needs a recipient and a text."))
-    if len(body) > MAX_TEXT:
+    form = {
+        "to": request.form.get("to", "").strip(),
+        "cc": request.form.get("cc", "").strip(),
+        "subject": request.form.get("subject", "").strip(),
+        "body": request.form.get("body", ""),
+    }
+    errors = _field_errors(form)
+    if not form["body"].strip():
+        errors.append(gettext("Text: write the answer first."))
+    if len(form["body"]) > MAX_TEXT:
         abort(400, description=gettext("The answer is too long."))
+    if errors:
+        # The form again with everything typed: a stray line break costs no text.
+        return _compose_page(ticket, form=form, errors=errors), 400
     state = request.form.get("next_state", "")
     if state and state not in NEXT_STATES:
         abort(400, description=gettext("Choose one of the offered states."))
@@ -128,10 +201,10 @@ def send(number: str) -> Response:
         )
     until = _pending_until(state)
     draft = Draft(
-        to=to,
-        cc=request.form.get("cc", "").strip(),
-        subject=reply_subject(ticket.number, request.form.get("subject", "") or ticket.title),
-        body=body,
+        to=form["to"],
+        cc=form["cc"],
+        subject=reply_subject(ticket.number, form["subject"] or ticket.title),
+        body=form["body"],
     )
     session = db.session()
     article = store_answer(session, current_app.config, ticket, draft, logged_in().username)

@@ -36,6 +36,7 @@ from wikibridge import db
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
 from wikibridge.jobs import jobs_of
+from wikibridge.web.redirects import same_site_path
 from wikibridge.web.security import current_login
 from wikibridge.wiki.batches import resume_paused
 
@@ -59,10 +60,12 @@ def _consumer1(app: Flask) -> mediawiki1.OAuth1Consumer:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths, so the login cannot be used to bounce people elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("queues.queue_view")
+    """Only same-site paths, so the login cannot be used to bounce people elsewhere.
+
+    Anything else (another site, a scheme, tricks a browser would resolve to
+    one) falls back to the queue view.
+    """
+    return same_site_path(target) or url_for("queues.queue_view")
 
 
 def _lifetime() -> dt.timedelta:
@@ -74,7 +77,8 @@ def login_page() -> str:
     """The login page."""
     return render_template(
         "login.html",
-        next_url=request.args.get("next", ""),
+        # Checked here too, so the page never carries a foreign address in its form.
+        next_url=same_site_path(request.args.get("next")) or "",
         error=None,
         news=latest_news(db.session(), 5),
     )

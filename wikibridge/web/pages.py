@@ -34,7 +34,7 @@ from wikibridge.wiki.plans import CONFIRM, PENDING, UNDO, plan_edit, template_na
 from wikibridge.wiki.reads import ReadError, category_files, read_pages, user_uploads
 from wikibridge.wiki.states import state_of
 from wikibridge.wiki.suggest import suggest_pages
-from wikibridge.wiki.titles import TitleError, page_from_input
+from wikibridge.wiki.titles import TitleError, TitleProblem, page_from_input
 from wikibridge.wiki.wikitext import licence_template
 
 bp = Blueprint("pages", __name__)
@@ -123,6 +123,52 @@ def _refresh(links: Sequence[PageLink]) -> None:
             link.checked_at = utcnow()
 
 
+def title_problem_text(exc: TitleError) -> str:
+    """Why a typed or pasted page is refused, in the reader's language."""
+    text, detail = exc.text, exc.detail
+    messages = {
+        TitleProblem.EMPTY: gettext("%(text)s names no page.", text=text)
+        if text
+        else gettext("Type a page title or paste its address."),
+        TitleProblem.FORBIDDEN_CHARACTER: gettext(
+            "%(text)s is not a valid page title: %(chars)s may not occur in a title.",
+            text=text,
+            chars=" ".join(detail),
+        ),
+        TitleProblem.CONTROL_CHARACTER: gettext(
+            "%(text)s is not a valid page title: it contains the control character %(char)s.",
+            text=text,
+            char=detail,
+        ),
+        TitleProblem.PERCENT_ENCODING: gettext(
+            "%(text)s is not a valid page title: percent-encoding (%(code)s) may not occur"
+            " in a title.",
+            text=text,
+            code=detail,
+        ),
+        TitleProblem.HTML_ENTITY: gettext(
+            "%(text)s is not a valid page title: HTML entities (%(entity)s) may not occur"
+            " in a title.",
+            text=text,
+            entity=detail,
+        ),
+        TitleProblem.RELATIVE_PATH: gettext(
+            "%(text)s is not a valid page title: it is a relative path (./ or ../).", text=text
+        ),
+        TitleProblem.TILDES: gettext(
+            "%(text)s is not a valid page title: three tildes (~~~) may not occur in a title.",
+            text=text,
+        ),
+        TitleProblem.TOO_LONG: gettext(
+            "%(text)s is not a valid page title: it is longer than 255 bytes.", text=text
+        ),
+        TitleProblem.FOREIGN_URL: gettext(
+            "%(text)s is not a page of a wiki this desk works with.", text=text
+        ),
+    }
+    return messages[exc.problem]
+
+
 @bp.post("/tickets/<number>/links")
 @login_required
 def add_link(number: str) -> Response:
@@ -142,7 +188,7 @@ def add_link(number: str) -> Response:
         try:
             page_wiki, title = page_from_input(line, wikis, wiki)
         except TitleError as exc:
-            flash(str(exc), "error")
+            flash(title_problem_text(exc), "error")
             continue
         source = "suggested" if line in request.form.getlist("suggested") else "typed"
         link = _link(ticket, page_wiki, title, source)

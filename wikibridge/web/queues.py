@@ -31,6 +31,7 @@ from tickets.listing import (
 )
 from tickets.models import Article, History, PageLink, Ticket
 from tickets.moves import move_ticket
+from tickets.recipients import reply_to_addresses
 from tickets.search import same_customer
 from tickets.tickets import ticket_by_number
 from tickets.workflow import (
@@ -207,6 +208,10 @@ def zoom(number: str) -> str:
         describe=describe,
         states=SETTABLE_STATES,
         header_block=header_block,
+        # Answers go there: the volunteer sees it beside From.
+        reply_tos=reply_to_addresses(
+            db.session(), [a for a in ticket.articles if a.sender_type == "customer"]
+        ),
         # Headers are parsed from the raw message only for the article asked for.
         shown_headers=request.args.get("headers", type=int),
         other_tickets=_customer_tickets(ticket),
