@@ -76,6 +76,10 @@ class OAuthProvider:
         """Revoke every token of ``username``; return how many were live."""
         return provider_process.revoke(self.sandbox.dir, username)
 
+    def expire(self, username: str) -> int:
+        """Let every OAuth 2 access token of ``username`` expire now (refresh tokens stay)."""
+        return provider_process.expire(self.sandbox.dir, username)
+
     def approve(
         self,
         authorize_url: str,

@@ -52,6 +52,7 @@ __all__ = [
     "SandboxConsumers",
     "ensure_consumers",
     "ensure_running",
+    "expire",
     "main",
     "revoke",
     "running_url",
@@ -297,6 +298,16 @@ def revoke(state_dir: Path, username: str) -> int:
     """
     _dir(state_dir)
     return Store(Path(state_dir).expanduser().absolute()).revoke(username)
+
+
+def expire(state_dir: Path, username: str) -> int:
+    """Let every OAuth 2 access token of ``username`` expire now; return how many.
+
+    The refresh tokens stay good, as after the hour an access token lives
+    (tests use this instead of waiting).
+    """
+    _dir(state_dir)
+    return Store(Path(state_dir).expanduser().absolute()).expire(username)
 
 
 # --- the server process -----------------------------------------------------------

@@ -13,6 +13,7 @@ Playwright: inputs ``username`` and ``password``, buttons "Log in" and "Allow".
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -319,7 +320,8 @@ class Provider:
             "aud": grant.consumer,
             "exp": now + 100,
             "iat": now,
-            "sub": self.store.central_id(statement["username"]),
+            # The extension states the central id as a string ("3").
+            "sub": str(self.store.central_id(statement["username"])),
             **statement,
             "grants": list(consumer[3]),
             "nonce": checked.nonce,
@@ -371,6 +373,11 @@ class Provider:
         headers, body, status = self.oauth2.create_token_response(
             signed.uri, "POST", signed.body, signed.headers
         )
+        if status == 200:
+            # The extension's token answer names no scope (oauthlib's does).
+            answer = json.loads(body)
+            answer.pop("scope", None)
+            body = json.dumps(answer)
         return Response(body, status, headers)
 
     def oauth2_profile(self, wiki: str) -> Response:
@@ -392,7 +399,7 @@ class Provider:
         except (ProxyError, requests.RequestException, ValueError, KeyError):
             abort(404)
         profile = {
-            "sub": self.store.central_id(statement["username"]),
+            "sub": str(self.store.central_id(statement["username"])),
             **statement,
             "grants": list(checked.scopes or []),
         }

@@ -543,3 +543,98 @@ def test_mwclient_edits_and_uploads_as_the_volunteer(
         formatversion="2",
     )
     assert info["query"]["pages"][0]["imageinfo"][0]["user"] == "Alice"
+
+
+# --- closer to the real extension (REL1_39) -------------------------------------------------
+
+
+def test_identify_states_sub_as_a_string(oauth_provider: OAuthProvider) -> None:
+    import jwt as pyjwt
+
+    bob = oauth_provider.sandbox.volunteer("Bob")
+    consumer = oauth_provider.oauth1_consumer()
+    token = handshake(oauth_provider, bob)
+    raw = requests.get(
+        consumer.index_url,
+        params={"title": "Special:OAuth/identify"},
+        auth=api_auth(consumer, token),
+        timeout=60,
+    ).text
+    claims = pyjwt.decode(raw, options={"verify_signature": False})
+    assert isinstance(claims["sub"], str) and claims["sub"].isdigit()
+    # ...and the desk's client takes it as the central id.
+    assert identify(consumer, handshake(oauth_provider, bob)).sub == int(claims["sub"])
+
+
+def oauth2_token(provider: OAuthProvider, volunteer: Volunteer) -> dict[str, Any]:
+    """The provider's raw token answer for a fresh OAuth 2 login of ``volunteer``."""
+    code, _, verifier = oauth2_login(provider, volunteer)
+    consumers = provider.consumers
+    answer = requests.post(
+        f"{provider.rest_url()}/oauth2/access_token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+            "client_id": consumers.oauth2_client_id,
+            "client_secret": consumers.oauth2_client_secret,
+        },
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+@pytest.mark.usefixtures("insecure_transport")
+def test_oauth2_token_answer_and_profile_as_the_extension_gives_them(
+    oauth_provider: OAuthProvider,
+) -> None:
+    carol = oauth_provider.sandbox.volunteer("Carol Example")
+    token = oauth2_token(oauth_provider, carol)
+    assert "scope" not in token
+    assert token["expires_in"] == 3600  # OAuth2GrantExpirationInterval PT1H
+    assert token["refresh_token"]
+    profile = requests.get(
+        f"{oauth_provider.rest_url()}/oauth2/resource/profile",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=60,
+    ).json()
+    assert isinstance(profile["sub"], str) and profile["sub"].isdigit()
+    assert mw2.profile(oauth_provider.rest_url(), token["access_token"]).sub == int(profile["sub"])
+
+
+@pytest.mark.usefixtures("insecure_transport")
+def test_expired_access_token_is_refused_and_its_refresh_token_still_works(
+    oauth_provider: OAuthProvider,
+) -> None:
+    carol = oauth_provider.sandbox.volunteer("Carol Example")
+    consumers = oauth_provider.consumers
+    token = oauth2_token(oauth_provider, carol)
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    userinfo = {"action": "query", "meta": "userinfo", "format": "json"}
+    api = oauth_provider.api_url("commons")
+    assert requests.get(api, params=userinfo, headers=bearer, timeout=60).json()["query"]
+
+    assert oauth_provider.expire("Carol Example") >= 1
+
+    refused = requests.get(api, params=userinfo, headers=bearer, timeout=60).json()
+    assert refused["error"]["code"] == "mwoauth-invalid-authorization"
+    fresh = mw2.refresh(
+        oauth_provider.rest_url(),
+        consumers.oauth2_client_id,
+        token["refresh_token"],
+        client_secret=consumers.oauth2_client_secret,
+    )
+    assert fresh.refresh_token and fresh.refresh_token != token["refresh_token"]
+    answer = requests.get(api, params=userinfo, headers=fresh.bearer_header(), timeout=60).json()
+    assert answer["query"]["userinfo"]["name"] == "Carol Example"
+    # A refresh token is good once (rotated).
+    with pytest.raises(HandshakeError):
+        mw2.refresh(
+            oauth_provider.rest_url(),
+            consumers.oauth2_client_id,
+            token["refresh_token"],
+            client_secret=consumers.oauth2_client_secret,
+        )
