@@ -25,10 +25,18 @@ from sqlalchemy.orm import Session
 from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
 from wikibridge.db import new_session
-from wikibridge.wiki.credentials import REVOKED, NeedsLogin, credentials_for, target_for
+from wikibridge.wiki.credentials import (
+    REVOKED,
+    NeedsLogin,
+    RefreshUnavailable,
+    credentials_for,
+    renew,
+    renewable,
+    target_for,
+)
 from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
 from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
-from wikibridge.wiki.pwb import LoginRefused, site_as
+from wikibridge.wiki.pwb import Credentials, LoginRefused, WikiTarget, site_as
 from wikibridge.wiki.states import state_of
 
 log = logging.getLogger(__name__)
@@ -309,36 +317,61 @@ class _Runner:
     def pending(self) -> list[PageAction]:
         return [a for a in self.batch.actions if a.status not in FINAL]
 
+    def _unreachable(self, exc: Exception) -> WikiUnavailable:
+        return WikiUnavailable(
+            f"{self.batch.wiki} did not answer ({type(exc).__name__}); trying again shortly"
+        )
+
+    def _renewed(self, refused: str) -> Credentials:
+        try:
+            return renew(self.app, self.db, self.batch, refused)
+        except RefreshUnavailable as exc:
+            raise self._unreachable(exc) from exc
+
     def run(self) -> str:
-        creds = credentials_for(self.app, self.db, self.batch)
+        try:
+            creds = credentials_for(self.app, self.db, self.batch)
+        except RefreshUnavailable as exc:
+            raise self._unreachable(exc) from exc
         self.username = creds.username
         target = target_for(self.app, self.batch.wiki, self.batch.as_bot)
         for chunk in chunks(self.pending()):
             try:
-                with site_as(
-                    target,
-                    creds,
-                    self.app.config["PYWIKIBOT_FAMILY_FILES"],
-                    self.app.instance_path,
-                ) as site:
-                    self.site = site
-                    site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
-                    self._chunk(chunk)
-            except (NeedsLogin, WikiUnavailable):
-                raise
-            except Exception as exc:
-                if _is_revoked(exc):
-                    raise NeedsLogin(REVOKED) from exc
-                if _is_unavailable(exc):
-                    raise WikiUnavailable(
-                        f"{self.batch.wiki} did not answer ({type(exc).__name__}); "
-                        "trying again shortly"
-                    ) from exc
-                raise
+                self._run_chunk(target, creds, chunk)
+            except NeedsLogin:
+                if not renewable(creds):
+                    raise
+                # An OAuth 2 access token lives an hour: renew it once and go
+                # on where the refusal left off (a refused renewal pauses).
+                creds = self._renewed(creds.bearer)
+                self._run_chunk(target, creds, [a for a in chunk if a.status not in FINAL])
         self.batch.status = "done"
         self.batch.lease_until = None
         self.db.commit()
         return "done"
+
+    def _run_chunk(
+        self, target: WikiTarget, creds: Credentials, chunk: Sequence[PageAction]
+    ) -> None:
+        """Log in as ``creds`` and work ``chunk``; wiki faults become our exceptions."""
+        try:
+            with site_as(
+                target,
+                creds,
+                self.app.config["PYWIKIBOT_FAMILY_FILES"],
+                self.app.instance_path,
+            ) as site:
+                self.site = site
+                site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
+                self._chunk(chunk)
+        except (NeedsLogin, WikiUnavailable):
+            raise
+        except Exception as exc:
+            if _is_revoked(exc):
+                raise NeedsLogin(REVOKED) from exc
+            if _is_unavailable(exc):
+                raise self._unreachable(exc) from exc
+            raise
 
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in
