@@ -24,7 +24,10 @@ from sqlalchemy.orm import Session
 
 from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
+from wikibridge import sessions as login_sessions
 from wikibridge.db import new_session
+from wikibridge.sessions import LoginSession
+from wikibridge.wiki.blocks import Block, block_from
 from wikibridge.wiki.credentials import (
     REVOKED,
     NeedsLogin,
@@ -58,6 +61,14 @@ def lease_of(app: Flask) -> dt.timedelta:
 
 class WikiUnavailable(Exception):
     """The wiki did not answer (or is too lagged): try the batch again later."""
+
+
+class Blocked(Exception):
+    """Whoever the batch edits as is blocked sitewide on its wiki: nothing may be edited."""
+
+    def __init__(self, block: Block) -> None:
+        super().__init__(f"blocked on {block.wiki}: {block.reason}")
+        self.block = block
 
 
 @dataclass(frozen=True)
@@ -280,6 +291,26 @@ def run_batch(
         except LoginRefused as exc:
             runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
             return "stopped"
+        except Blocked as exc:
+            block = exc.block
+            why = f" ({block.reason})" if block.reason else ""
+            if batch.as_bot:
+                runner.pause(
+                    "stopped", f"the bot is blocked on {block.wiki}{why}: an admin must look"
+                )
+                return "stopped"
+            runner.pause(
+                "paused",
+                f"you are blocked on {block.wiki}{why}: the edits left wait until the block "
+                "ends and you log in again",
+            )
+            # The desk refuses blocked volunteers: this login ends, and the
+            # login page says why.
+            login = db.get(LoginSession, batch.login_session_id) if batch.login_session_id else None
+            if login is not None and login.ended_at is None:
+                login_sessions.end(login, f"blocked:{block.wiki}")
+                db.commit()
+            return "paused"
         except WikiUnavailable as exc:
             db.rollback()
             batch.status = "queued"
@@ -363,8 +394,9 @@ class _Runner:
             ) as site:
                 self.site = site
                 site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
+                self._refuse_if_blocked(creds)
                 self._chunk(chunk)
-        except (NeedsLogin, WikiUnavailable):
+        except (NeedsLogin, WikiUnavailable, Blocked):
             raise
         except Exception as exc:
             if _is_revoked(exc):
@@ -372,6 +404,16 @@ class _Runner:
             if _is_unavailable(exc):
                 raise self._unreachable(exc) from exc
             raise
+
+    def _refuse_if_blocked(self, creds: Credentials) -> None:
+        """Before any edit of a chunk: a block placed since the login stops the batch."""
+        if not (creds.bearer or creds.password):
+            # An OAuth 1.0a login may come from pywikibot's cache; the other
+            # two have just read who they are.
+            del self.site.userinfo
+        block = block_from(self.batch.wiki, self.site.userinfo)
+        if block is not None:
+            raise Blocked(block)
 
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in
