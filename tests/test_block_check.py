@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy.orm import Session
 
 from tests.helpers import log_in
 from tickets.models import utcnow
@@ -17,16 +18,22 @@ from wikibridge.wiki.blocks import Block
 NOWHERE = "http://127.0.0.1:9/w/index.php"  # nothing listens on the discard port
 
 
+def row_of(db: Session, token: str) -> LoginSession:
+    row = db.get(LoginSession, sessions.row_id(token))
+    assert row is not None
+    return row
+
+
 def due_now(app, token: str) -> None:
     with new_session(app) as db:
-        row = db.get(LoginSession, sessions.row_id(token))
+        row = row_of(db, token)
         row.block_check_due = utcnow() - dt.timedelta(seconds=1)
         db.commit()
 
 
 def due_at(app, token: str) -> dt.datetime:
     with new_session(app) as db:
-        due = db.get(LoginSession, sessions.row_id(token)).block_check_due
+        due = row_of(db, token).block_check_due
     assert due is not None
     return due.replace(tzinfo=dt.UTC) if due.tzinfo is None else due
 
@@ -75,5 +82,5 @@ def test_block_found_ends_the_login_in_german_too(app, client, monkeypatch):
     page = client.get("/login?lang=de").get_data(as_text=True)
     assert "Dein Konto Alice ist auf meta gesperrt; du wurdest abgemeldet." in page
     with new_session(app) as db:
-        row = db.get(LoginSession, sessions.row_id(token))
+        row = row_of(db, token)
         assert row.ended_because == "blocked:meta" and row.credentials is None
