@@ -99,7 +99,8 @@ def identity_from_claims(claims: Mapping[str, Any]) -> Identity:
     if not isinstance(username, str) or not username:
         raise IdentifyError("missing_claim", detail="no username in the user statement")
     sub = claims.get("sub")
-    # The central id is an integer in MediaWiki; tolerate it as a numeric string.
+    # Extension:OAuth states the central id as a string ("3") in identify and
+    # the OAuth 2 profile; older providers and imitations send an integer.
     if isinstance(sub, str) and sub.isdigit():
         sub = int(sub)
     if not isinstance(sub, int) or isinstance(sub, bool):

@@ -191,9 +191,15 @@ def refresh(
     client_secret: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> OAuth2Token:
-    """Get a new access token with a refresh token (MediaWiki's last 4 hours).
+    """Get a new access token with a refresh token.
 
-    :raises HandshakeError: if the wiki refuses the refresh token.
+    Extension:OAuth's access tokens last an hour by default
+    (``OAuth2GrantExpirationInterval``); a refresh token is good once: the
+    answer carries the next one, which must replace it.
+
+    :raises HandshakeError: if the wiki refuses the refresh token (code from
+        the wiki, e.g. ``invalid_grant``), or ``code="unreachable"`` if it
+        does not answer.
     """
     oauth = _new_session(client_id, None, None)
     body: dict[str, str] = {"client_id": client_id}
@@ -215,6 +221,16 @@ def refresh(
     finally:
         oauth.close()
     return _token_from(dict(raw))
+
+
+def expiring(expires_at: float | None, *, margin: float = 60.0, now: float | None = None) -> bool:
+    """Whether a token that expires at ``expires_at`` (Unix time) is gone within ``margin`` s.
+
+    A token without a known expiry is taken as good: the wiki will say.
+    """
+    if expires_at is None:
+        return False
+    return expires_at - margin <= (time.time() if now is None else now)
 
 
 def profile(

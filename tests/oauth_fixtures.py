@@ -76,6 +76,10 @@ class OAuthProvider:
         """Revoke every token of ``username``; return how many were live."""
         return provider_process.revoke(self.sandbox.dir, username)
 
+    def expire(self, username: str) -> int:
+        """Let every OAuth 2 access token of ``username`` expire now (refresh tokens stay)."""
+        return provider_process.expire(self.sandbox.dir, username)
+
     def approve(
         self,
         authorize_url: str,
@@ -85,34 +89,36 @@ class OAuthProvider:
         allow: bool = True,
         browser: requests.Session | None = None,
     ) -> str:
-        """Log in on the provider's authorize page and allow (or cancel); return the redirect.
+        """Log in on the wiki and allow (or cancel) on the provider's page; return the redirect.
 
-        Plays the volunteer's browser with ``requests``: GET the page, post the
-        login form, post the "Allow" form. Returns the ``Location`` the
-        provider redirects to (the consumer's callback with ``oauth_verifier``
-        or ``code``), without following it.
+        Plays the volunteer's browser with ``requests``, the extension's way:
+        the authorize URL leads to ``Special:UserLogin`` (form ``wpName``,
+        ``wpPassword``) unless this browser is logged in already, which leads
+        to ``Special:OAuth/authorize`` or ``Special:OAuth/approve``, where the
+        ``accept`` ("Allow") or ``cancel`` button is pressed. Returns the
+        ``Location`` the provider redirects to (the consumer's callback with
+        ``oauth_verifier`` or ``code``), without following it.
 
         :raises AssertionError: if a page is not what a volunteer would see.
         """
         session = browser or requests.Session()
         page = session.get(authorize_url, timeout=30)
         assert page.status_code == 200, page.text
-        if 'name="password"' in page.text:
+        if 'name="wpPassword"' in page.text:
+            assert "Special%3AUserLogin" in page.url or "Special:UserLogin" in page.url, page.url
             form = {name: unescape(value) for name, value in _HIDDEN.findall(page.text)}
             page = session.post(
-                authorize_url,
-                data={**form, "username": username, "password": password},
+                page.url,
+                data={**form, "wpName": username, "wpPassword": password},
                 timeout=30,
             )
             assert page.status_code == 200, page.text
             assert ">Allow<" in page.text, f"login as {username} failed"
         form = {name: unescape(value) for name, value in _HIDDEN.findall(page.text)}
-        decision = "allow" if allow else "cancel"
-        answer = session.post(
-            authorize_url, data={**form, "decision": decision}, allow_redirects=False, timeout=30
-        )
+        button = {"accept": "1"} if allow else {"cancel": "1"}
+        answer = session.post(page.url, data={**form, **button}, allow_redirects=False, timeout=30)
         assert answer.status_code in (302, 303), answer.text
-        return urljoin(authorize_url, answer.headers["Location"])
+        return urljoin(page.url, answer.headers["Location"])
 
 
 def callback_query(location: str) -> dict[str, str]:

@@ -107,6 +107,11 @@ DEFAULTS: dict[str, Any] = {
     # appoints administrators, who grant volunteers their queues).
     "HEADS": [],
     "SESSION_LIFETIME_HOURS": 12,
+    # Seconds between two checks of a logged-in volunteer's block on the login
+    # wiki (0: never); a wiki that does not answer is asked again after
+    # BLOCK_CHECK_RETRY_SECONDS, and the volunteer stays logged in meanwhile.
+    "BLOCK_CHECK_SECONDS": 300,
+    "BLOCK_CHECK_RETRY_SECONDS": 60,
     "TICKETS_PER_PAGE": 25,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

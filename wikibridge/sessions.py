@@ -34,6 +34,10 @@ class LoginSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()
     ended_at: Mapped[dt.datetime | None] = mapped_column()
+    #: When the volunteer's wiki block is next checked (None: a while after login).
+    block_check_due: Mapped[dt.datetime | None] = mapped_column()
+    #: Why the desk ended the login, for the login page ("blocked:<wiki>"); None: logout.
+    ended_because: Mapped[str | None] = mapped_column(String(255))
 
 
 def start(db: Session, lifetime: dt.timedelta) -> tuple[str, LoginSession]:
@@ -64,11 +68,26 @@ def row_id(token: str) -> str:
     return _hash(token)
 
 
-def end(row: LoginSession) -> None:
-    """End a session and forget its wiki credentials."""
+def end(row: LoginSession, because: str | None = None) -> None:
+    """End a session and forget its wiki credentials.
+
+    :param because: why the desk ended it (e.g. ``blocked:meta``), for the
+        login page to tell the volunteer; None for a logout.
+    """
     row.ended_at = utcnow()
     row.credentials = None
     row.handshake = None
+    row.ended_because = because
+
+
+def ended_because(db: Session, token: str | None) -> tuple[str, str] | None:
+    """Why the desk ended the session behind a cookie value: (reason, username), or None."""
+    if not token:
+        return None
+    row = db.get(LoginSession, _hash(token))
+    if row is None or row.ended_at is None or not row.ended_because:
+        return None
+    return row.ended_because, row.username
 
 
 def end_all_for(db: Session, volunteer_id: int) -> None:

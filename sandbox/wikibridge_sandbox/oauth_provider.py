@@ -4,7 +4,10 @@ Debian's MediaWiki has no OAuth extension, so tests and ``make run`` log in
 through this provider instead. It runs as its own process on one port and
 fronts every sandbox wiki under a path prefix (``/commons/…``, ``/meta/…``):
 ``index.php?title=Special:OAuth/…``, ``rest.php/oauth2/…`` and ``api.php``,
-where a signed request runs on the real wiki as the token's volunteer. See
+where a signed request runs on the real wiki as the token's volunteer, within
+the consumer's grants, its edits tagged ``OAuth CID: N``. Like Extension:OAuth
+REL1_39: ``sub`` is a string, OAuth 2 access tokens last 3,600 s (refresh
+tokens rotate), the browser logs in at the wiki's ``Special:UserLogin``. See
 :mod:`wikibridge_sandbox.oauth_provider_web` for the URLs.
 
 Its files live in ``<state_dir>/oauth/`` (directory mode 0700): the SQLite
@@ -16,6 +19,7 @@ Usage from Python::
     url = ensure_running(state_dir, port=8180)   # idempotent, fast when up
     consumers = ensure_consumers(state_dir)      # keys and secrets
     revoke(state_dir, "Alice")                   # every token of Alice dies
+    expire(state_dir, "Alice")                   # her OAuth 2 access tokens expire now
     stop(state_dir)
 
 or ``python -m wikibridge_sandbox.oauth_provider --state-dir D --port P``
@@ -52,6 +56,7 @@ __all__ = [
     "SandboxConsumers",
     "ensure_consumers",
     "ensure_running",
+    "expire",
     "main",
     "revoke",
     "running_url",
@@ -297,6 +302,16 @@ def revoke(state_dir: Path, username: str) -> int:
     """
     _dir(state_dir)
     return Store(Path(state_dir).expanduser().absolute()).revoke(username)
+
+
+def expire(state_dir: Path, username: str) -> int:
+    """Let every OAuth 2 access token of ``username`` expire now; return how many.
+
+    The refresh tokens stay good, as after the hour an access token lives
+    (tests use this instead of waiting).
+    """
+    _dir(state_dir)
+    return Store(Path(state_dir).expanduser().absolute()).expire(username)
 
 
 # --- the server process -----------------------------------------------------------

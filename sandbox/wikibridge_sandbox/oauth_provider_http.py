@@ -36,25 +36,23 @@ label{display:block;margin:.5em 0}.error{color:#b00}</style></head>
 <body><p><small>Sandbox OAuth provider for {{ wiki_title }}</small></p>
 <h1>{{ title }}</h1>
 {% if kind == "login" %}
-<p>{{ consumer }} wants to use your account on {{ wiki_title }}. Log in first.</p>
-{% if error %}<p class="error" role="alert">{{ error }}</p>{% endif %}
-<form method="post" action="{{ action }}">
-<input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="hidden" name="step" value="login">
-<label>Username
-<input name="username" value="{{ username }}" autocomplete="username" required></label>
-<label>Password
-<input name="password" type="password" autocomplete="current-password" required></label>
-<button type="submit">Log in</button>
+{% if error %}<div class="error" role="alert">{{ error }}</div>{% endif %}
+<form name="userlogin" method="post" action="{{ action }}">
+<input type="hidden" name="wpLoginToken" value="{{ csrf }}">
+<label for="wpName1">Username</label>
+<input id="wpName1" name="wpName" value="{{ username }}" autocomplete="username" required>
+<label for="wpPassword1">Password</label>
+<input id="wpPassword1" name="wpPassword" type="password" autocomplete="current-password"
+ required>
+<button id="wpLoginAttempt" type="submit" name="wploginattempt" value="Log in">Log in</button>
 </form>
 {% elif kind == "allow" %}
 <p>Hi {{ user }}, {{ consumer }} would like to act on your behalf on {{ wiki_title }}
 with these grants: {{ grants | join(", ") }}.</p>
 <form method="post" action="{{ action }}">
-<input type="hidden" name="csrf" value="{{ csrf }}">
-<input type="hidden" name="step" value="allow">
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="cancel">Cancel</button>
+<input type="hidden" name="wpEditToken" value="{{ csrf }}">
+<button type="submit" name="accept" value="1">Allow</button>
+<button type="submit" name="cancel" value="1">Cancel</button>
 </form>
 <p>Not {{ user }}? <a href="{{ logout }}">Log out</a></p>
 {% else %}

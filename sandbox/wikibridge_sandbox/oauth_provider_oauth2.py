@@ -1,8 +1,9 @@
 """OAuth 2.0 of the sandbox provider: oauthlib's WebApplicationServer over our store.
 
 MediaWiki's flavour: authorization code grant, the client authenticates with
-its secret (in the body or with HTTP Basic), refresh tokens, access tokens
-valid for 4 hours, scopes named after grants. PKCE is required here for
+its secret (in the body or with HTTP Basic), refresh tokens (rotated on use), access
+tokens valid for an hour (``OAuth2GrantExpirationInterval`` PT1H), scopes
+named after grants; the token answer names no ``scope``. PKCE is required here for
 every client (MediaWiki requires it of public clients only): the desk
 always sends it, and the sandbox should catch a desk that forgot.
 """

@@ -44,7 +44,7 @@ GRANTS = (
 
 REQUEST_TOKEN_TTL = 600.0  # MediaWiki keeps request tokens for 10 minutes
 AUTH_CODE_TTL = 600.0
-OAUTH2_ACCESS_TTL = 14400  # MediaWiki's OAuth 2 access tokens last 4 hours
+OAUTH2_ACCESS_TTL = 3600  # Extension:OAuth's OAuth2GrantExpirationInterval, PT1H
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS consumers (
@@ -213,6 +213,12 @@ class Store:
             oauth2_client_id=rows[2][0],
             oauth2_client_secret=rows[2][1],
         )
+
+    def consumer_id(self, key: str) -> int | None:
+        """The consumer's numeric id (MediaWiki's ``oarc_id``, shown in change tags)."""
+        with self._db(write=False) as db:
+            row = db.execute("SELECT version FROM consumers WHERE key = ?", (key,)).fetchone()
+        return None if row is None else int(row[0])
 
     def consumer(self, key: str, version: int) -> tuple[str, str, bool, tuple[str, ...]] | None:
         """(secret, callback, callback_is_prefix, grants) of a consumer, or None."""
@@ -426,6 +432,22 @@ class Store:
             db.execute("UPDATE request_tokens SET used = 1 WHERE username = ?", (username,))
             db.execute("UPDATE auth_codes SET used = 1 WHERE username = ?", (username,))
         return count
+
+    def expire(self, username: str) -> int:
+        """Make every live OAuth 2 access token of ``username`` expire now; return how many.
+
+        Their refresh tokens stay good: this is what an hour's wait does to a
+        token, without the wait (tests).
+        """
+        now = time.time()
+        with self._db() as db:
+            return int(
+                db.execute(
+                    "UPDATE bearer_tokens SET expires = ? "
+                    "WHERE username = ? AND revoked = 0 AND expires > ?",
+                    (now - 1, username, now),
+                ).rowcount
+            )
 
     def counts(self) -> dict[str, int]:
         """Numbers of live tokens, for status lines."""

@@ -2,17 +2,22 @@
 
 One server fronts every sandbox wiki under a path prefix::
 
-    /{wiki}/index.php?title=Special:OAuth/initiate|authorize|token|identify
+    /{wiki}/index.php?title=Special:OAuth/initiate|authorize|approve|token|identify
+    /{wiki}/index.php?title=Special:UserLogin       (the wiki's login, as the provider's)
     /{wiki}/index.php/Special:OAuth/...            (path form, same pages)
     /{wiki}/rest.php/oauth2/authorize|access_token|resource/profile
     /{wiki}/api.php                                 (signed: as the user; else anonymous)
 
-The login and approval pages are plain HTML forms, easy to drive from
-Playwright: inputs ``username`` and ``password``, buttons "Log in" and "Allow".
+The browser's way is the extension's: a visitor not logged in is sent to
+``Special:UserLogin`` (inputs ``wpName`` and ``wpPassword``, button "Log in")
+with ``returnto``; then ``Special:OAuth/authorize`` (1.0a) or, from
+``rest.php/oauth2/authorize``, ``Special:OAuth/approve`` (2.0) asks to allow
+(buttons ``accept`` "Allow" and ``cancel`` "Cancel").
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -57,7 +62,7 @@ class Provider:
         # MediaWiki's $wgCanonicalServer: the iss of identify statements.
         self.issuer = f"http://127.0.0.1:{port}"
         self.state_id = state_id(state_dir)
-        self.api_proxy = ApiProxy(self.oauth1, self.oauth2, self.backend, self.issuer)
+        self.api_proxy = ApiProxy(self.oauth1, self.oauth2, self.backend, self.issuer, self.store)
 
     # --- helpers -------------------------------------------------------------
 
@@ -81,15 +86,15 @@ class Provider:
             token = session["csrf"] = secrets.token_urlsafe(24)
         return token
 
-    def _csrf_ok(self) -> bool:
-        sent = flask_request.form.get("csrf", "")
+    def _csrf_ok(self, field: str = "wpEditToken") -> bool:
+        sent = flask_request.form.get(field, "")
         expected = session.get("csrf")
         return isinstance(expected, str) and secrets.compare_digest(sent, expected)
 
     def _login_step(self, wiki: SandboxWiki) -> str | None:
         """Check a posted login form; return an error message, or None on success."""
-        username = flask_request.form.get("username", "").strip()
-        password = flask_request.form.get("password", "")
+        username = flask_request.form.get("wpName", "").strip()
+        password = flask_request.form.get("wpPassword", "")
         try:
             canonical = self.backend.check_password(wiki, username, password)
         except (requests.RequestException, ValueError, KeyError):
@@ -100,30 +105,52 @@ class Provider:
         session["user"] = canonical
         return None
 
-    def _authorize_page(self, wiki: SandboxWiki, error: str | None = None) -> Response:
-        user = session.get("user")
+    def _login_redirect(self, wiki: SandboxWiki, returnto: str, query: str) -> Response:
+        """Send a visitor who is not logged in to the wiki's Special:UserLogin, and back."""
+        location = f"/{wiki.name}/index.php?" + urlencode(
+            {"title": "Special:UserLogin", "returnto": returnto, "returntoquery": query}
+        )
+        return redirect(location, 302)  # type: ignore[return-value]
+
+    def _allow_page(self, wiki: SandboxWiki, user: str, grants: tuple[str, ...]) -> Response:
         action = flask_request.full_path
-        if not user:
-            return self._page(
-                wiki.name,
-                "Log in",
-                "login",
-                consumer="wikibridge (sandbox consumer)",
-                action=action,
-                csrf=self._csrf(),
-                error=error,
-                username=flask_request.form.get("username", ""),
-            )
         return self._page(
             wiki.name,
             "Allow access?",
             "allow",
             consumer="wikibridge (sandbox consumer)",
             user=user,
-            grants=self.consumers.grants,
+            grants=grants,
             action=action,
             csrf=self._csrf(),
             logout="/logout?" + urlencode({"next": action}),
+        )
+
+    def user_login(self, wiki: SandboxWiki) -> Response:
+        """Special:UserLogin: the wiki's password checked, then back to ``returnto``."""
+        returnto = flask_request.values.get("returnto", "")
+        returntoquery = flask_request.values.get("returntoquery", "")
+        error = None
+        if flask_request.method == "POST":
+            if not self._csrf_ok("wpLoginToken"):
+                error = "There seems to be a problem with your login session; please try again."
+            else:
+                error = self._login_step(wiki)
+            if error is None:
+                # Only a title of this wiki: the login must not bounce anywhere else.
+                title = returnto if returnto and "//" not in returnto else "Main_Page"
+                location = f"/{wiki.name}/index.php?" + urlencode({"title": title})
+                if returntoquery:
+                    location += "&" + returntoquery
+                return redirect(location, 303)  # type: ignore[return-value]
+        return self._page(
+            wiki.name,
+            "Log in",
+            "login",
+            action=flask_request.full_path,
+            csrf=self._csrf(),
+            error=error,
+            username=flask_request.form.get("wpName", ""),
         )
 
     # --- index.php: Special:OAuth ---------------------------------------------------
@@ -132,6 +159,8 @@ class Provider:
         """``index.php``: Special:OAuth pages, anything else passed to the wiki."""
         target = self._wiki(wiki)
         title = title or flask_request.args.get("title") or flask_request.form.get("title") or ""
+        if title in ("Special:UserLogin", "Special:Userlogin"):
+            return self.user_login(target)
         prefix = "Special:OAuth"
         if title == prefix or title.startswith(prefix + "/"):
             subpage = title[len(prefix) + 1 :]
@@ -141,6 +170,7 @@ class Provider:
                 "identify": self.identify,
                 "authorize": self.authorize,
                 "authenticate": self.authorize,
+                "approve": self.approve,
                 "verified": self.verified,
             }.get(subpage)
             if handler is None:
@@ -226,27 +256,24 @@ class Provider:
             return self._error_page(
                 wiki.name, "The request token is invalid or has expired. Start the login again."
             )
+        user = session.get("user")
+        if not isinstance(user, str):
+            query = urlencode({"oauth_token": token, "oauth_consumer_key": record["consumer"]})
+            return self._login_redirect(wiki, "Special:OAuth/authorize", query)
         if flask_request.method == "POST":
             if not self._csrf_ok():
                 return self._error_page(wiki.name, "Your session expired; please try again.")
-            step = flask_request.form.get("step")
-            if step == "login":
-                error = self._login_step(wiki)
-                if error:
-                    return self._authorize_page(wiki, error)
-                return redirect(flask_request.full_path, 303)  # type: ignore[return-value]
-            user = session.get("user")
-            if step == "allow" and isinstance(user, str):
-                if flask_request.form.get("decision") != "allow":
-                    return self._page(
-                        wiki.name,
-                        "Cancelled",
-                        "info",
-                        message="You did not allow the application to use your account.",
-                        details=[],
-                    )
+            if "accept" in flask_request.form:
                 return self._approve_oauth1(wiki, token, user)
-        return self._authorize_page(wiki)
+            return self._page(
+                wiki.name,
+                "Cancelled",
+                "info",
+                message="You did not allow the application to use your account.",
+                details=[],
+            )
+        consumer_record = self.store.consumer(str(record["consumer"]), 1)
+        return self._allow_page(wiki, user, consumer_record[3] if consumer_record else ())
 
     def _approve_oauth1(self, wiki: SandboxWiki, token: str, user: str) -> Response:
         self.store.approve_request_token(token, user)
@@ -319,7 +346,8 @@ class Provider:
             "aud": grant.consumer,
             "exp": now + 100,
             "iat": now,
-            "sub": self.store.central_id(statement["username"]),
+            # The extension states the central id as a string ("3").
+            "sub": str(self.store.central_id(statement["username"])),
             **statement,
             "grants": list(consumer[3]),
             "nonce": checked.nonce,
@@ -329,9 +357,12 @@ class Provider:
 
     # --- rest.php: OAuth 2 ------------------------------------------------------------
 
-    def oauth2_authorize(self, wiki: str) -> Response:
-        """rest.php/oauth2/authorize: log in, allow, redirect with ``code`` and ``state``."""
-        target = self._wiki(wiki)
+    def _oauth2_request(self, wiki: str) -> tuple[str, list[str], dict[str, Any]] | Response:
+        """The OAuth 2 authorization request in this URL's query, checked by oauthlib.
+
+        :return: (its URI, scopes, credentials), or the page or redirect that
+            refuses it.
+        """
         uri = signed_parts().uri
         try:
             scopes, credentials = self.oauth2.validate_authorization_request(uri, "GET", None, {})
@@ -341,28 +372,48 @@ class Provider:
             if exc.redirect_uri:
                 return redirect(exc.in_uri(exc.redirect_uri), 302)  # type: ignore[return-value]
             return self._error_page(wiki, f"The request is invalid: {exc.description}")
+        return uri, list(scopes), dict(credentials)
+
+    @staticmethod
+    def _oauth2_query() -> str:
+        # The client's own parameters, for Special:OAuth/approve to carry on.
+        return urlencode([(k, v) for k, v in flask_request.args.items(multi=True) if k != "title"])
+
+    def oauth2_authorize(self, wiki: str) -> Response:
+        """rest.php/oauth2/authorize: on to Special:OAuth/approve (after the login, if needed)."""
+        target = self._wiki(wiki)
+        checked = self._oauth2_request(wiki)
+        if isinstance(checked, Response):
+            return checked
+        query = self._oauth2_query()
+        if not isinstance(session.get("user"), str):
+            return self._login_redirect(target, "Special:OAuth/approve", query)
+        location = f"/{wiki}/index.php?" + urlencode({"title": "Special:OAuth/approve"})
+        return redirect(f"{location}&{query}", 302)  # type: ignore[return-value]
+
+    def approve(self, wiki: SandboxWiki) -> Response:
+        """Special:OAuth/approve: allow (a ``code``) or cancel (an error), back to the client."""
+        checked = self._oauth2_request(wiki.name)
+        if isinstance(checked, Response):
+            return checked
+        uri, scopes, credentials = checked
+        user = session.get("user")
+        if not isinstance(user, str):
+            return self._login_redirect(wiki, "Special:OAuth/approve", self._oauth2_query())
         if flask_request.method == "POST":
             if not self._csrf_ok():
-                return self._error_page(wiki, "Your session expired; please try again.")
-            step = flask_request.form.get("step")
-            if step == "login":
-                error = self._login_step(target)
-                if error:
-                    return self._authorize_page(target, error)
-                return redirect(flask_request.full_path, 303)  # type: ignore[return-value]
-            user = session.get("user")
-            if step == "allow" and isinstance(user, str):
-                if flask_request.form.get("decision") != "allow":
-                    denied = [("error", "access_denied")]
-                    if credentials.get("state"):
-                        denied.append(("state", credentials["state"]))
-                    location = add_params_to_uri(credentials["redirect_uri"], denied)
-                    return redirect(location, 302)  # type: ignore[return-value]
-                headers, _, _ = self.oauth2.create_authorization_response(
-                    uri, "GET", None, {}, scopes=scopes, credentials={"user": user}
-                )
-                return redirect(headers["Location"], 302)  # type: ignore[return-value]
-        return self._authorize_page(target)
+                return self._error_page(wiki.name, "Your session expired; please try again.")
+            if "accept" not in flask_request.form:
+                denied = [("error", "access_denied")]
+                if credentials.get("state"):
+                    denied.append(("state", credentials["state"]))
+                location = add_params_to_uri(credentials["redirect_uri"], denied)
+                return redirect(location, 302)  # type: ignore[return-value]
+            headers, _, _ = self.oauth2.create_authorization_response(
+                uri, "GET", None, {}, scopes=scopes, credentials={"user": user}
+            )
+            return redirect(headers["Location"], 302)  # type: ignore[return-value]
+        return self._allow_page(wiki, user, tuple(scopes))
 
     def oauth2_token(self, wiki: str) -> Response:
         """rest.php/oauth2/access_token: codes and refresh tokens for access tokens."""
@@ -371,6 +422,11 @@ class Provider:
         headers, body, status = self.oauth2.create_token_response(
             signed.uri, "POST", signed.body, signed.headers
         )
+        if status == 200:
+            # The extension's token answer names no scope (oauthlib's does).
+            answer = json.loads(body)
+            answer.pop("scope", None)
+            body = json.dumps(answer)
         return Response(body, status, headers)
 
     def oauth2_profile(self, wiki: str) -> Response:
@@ -392,7 +448,7 @@ class Provider:
         except (ProxyError, requests.RequestException, ValueError, KeyError):
             abort(404)
         profile = {
-            "sub": self.store.central_id(statement["username"]),
+            "sub": str(self.store.central_id(statement["username"])),
             **statement,
             "grants": list(checked.scopes or []),
         }

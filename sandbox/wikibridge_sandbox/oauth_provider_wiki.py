@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from wikibridge_sandbox.seed import AdminSession, SeedError
 from wikibridge_sandbox.state import SandboxError, SandboxState, SandboxWiki, Volunteer
 from wikibridge_sandbox.wikis import load_state
 
@@ -78,6 +79,8 @@ class WikiBackend:
         self._state: SandboxState | None = None
         self._sessions: dict[tuple[str, str], _UserSession] = {}
         self._sessions_lock = threading.Lock()
+        self._tags: set[tuple[str, str]] = set()
+        self._tags_lock = threading.Lock()
 
     # --- the sandbox state ------------------------------------------------------
 
@@ -183,6 +186,32 @@ class WikiBackend:
         except (ProxyError, ValueError, KeyError, requests.RequestException):
             return False
         return bool(info.get("emailauthenticated"))
+
+    def ensure_tag(self, wiki: SandboxWiki, tag: str) -> None:
+        """Define the change tag ``tag`` on ``wiki`` (once), as the wiki's admin.
+
+        Extension:OAuth registers its ``OAuth CID: N`` tags itself; the sandbox
+        wiki has no extension, so the tag is made with ``action=managetags``.
+        """
+        with self._tags_lock:
+            if (wiki.name, tag) in self._tags:
+                return
+            admin = self.state().admin
+            with AdminSession(wiki.api_url) as api:
+                api.login(admin.username, admin.password)
+                try:
+                    api.call(
+                        "POST",
+                        action="managetags",
+                        operation="create",
+                        tag=tag,
+                        reason="Edits made over OAuth (sandbox provider)",
+                        token=api.csrf_token(),
+                    )
+                except SeedError as exc:
+                    if "tags-create-already-exists" not in str(exc):
+                        raise
+            self._tags.add((wiki.name, tag))
 
     # --- acting as a user ------------------------------------------------------------
 

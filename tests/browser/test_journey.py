@@ -83,8 +83,9 @@ def latest_revision(sandbox: Any, title: str) -> dict[str, Any]:
 def log_in(page: Any, desk_url: str, username: str, password: str) -> None:
     page.goto(desk_url + "/")
     page.get_by_role("button", name="Log in with your wiki account").click()
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
+    # The wiki's Special:UserLogin, then the provider's "Allow" (Extension:OAuth's way).
+    page.fill("input[name=wpName]", username)
+    page.fill("input[name=wpPassword]", password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="Allow").click()
 

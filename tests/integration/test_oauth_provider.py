@@ -140,12 +140,12 @@ def test_oob_callback_shows_the_verifier(oauth_provider: OAuthProvider) -> None:
     url, request_token = initiate(consumer)
     browser = requests.Session()
     page = browser.get(url, timeout=30)
-    fields = dict(re.findall(r'name="(csrf|step)" value="([^"]*)"', page.text))
+    fields = dict(re.findall(r'name="(wpLoginToken)" value="([^"]*)"', page.text))
     page = browser.post(
-        url, data={**fields, "username": bob.username, "password": bob.password}, timeout=30
+        page.url, data={**fields, "wpName": bob.username, "wpPassword": bob.password}, timeout=30
     )
-    fields = dict(re.findall(r'name="(csrf|step)" value="([^"]*)"', page.text))
-    page = browser.post(url, data={**fields, "decision": "allow"}, timeout=30)
+    fields = dict(re.findall(r'name="(wpEditToken)" value="([^"]*)"', page.text))
+    page = browser.post(page.url, data={**fields, "accept": "1"}, timeout=30)
     verifier = re.findall(r"oauth_verifier: <code>([0-9a-f]+)</code>", page.text)
     assert verifier, page.text
     token = complete(consumer, request_token, verifier[0])
@@ -180,14 +180,40 @@ def test_wrong_password_keeps_the_login_form(oauth_provider: OAuthProvider) -> N
     url, _ = initiate(oauth_provider.oauth1_consumer(), callback=CALLBACK)
     browser = requests.Session()
     page = browser.get(url, timeout=30)
-    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    token = page.text.split('name="wpLoginToken" value="')[1].split('"')[0]
     page = browser.post(
-        url,
-        data={"csrf": csrf, "step": "login", "username": "Alice", "password": "not-her-password"},
+        page.url,
+        data={"wpLoginToken": token, "wpName": "Alice", "wpPassword": "not-her-password"},
         timeout=30,
     )
     assert "Incorrect username or password" in page.text
     assert ">Allow<" not in page.text
+
+
+@pytest.mark.usefixtures("insecure_transport")
+def test_browser_goes_through_the_wikis_login_then_allow(oauth_provider: OAuthProvider) -> None:
+    """Extension:OAuth's pages: Special:UserLogin, then Special:OAuth/authorize or /approve."""
+    carol = oauth_provider.sandbox.volunteer("Carol Example")
+    browser = requests.Session()
+    url, _ = initiate(oauth_provider.oauth1_consumer(), callback=CALLBACK)
+    page = browser.get(url, timeout=30)
+    assert "title=Special%3AUserLogin" in page.url and "returnto=Special" in page.url
+    assert 'name="wpName"' in page.text and 'name="wpPassword"' in page.text
+    token = page.text.split('name="wpLoginToken" value="')[1].split('"')[0]
+    page = browser.post(
+        page.url,
+        data={"wpLoginToken": token, "wpName": carol.username, "wpPassword": carol.password},
+        timeout=30,
+    )
+    assert "title=Special%3AOAuth%2Fauthorize" in page.url
+    assert '<button type="submit" name="accept" value="1">Allow</button>' in page.text
+    # OAuth 2: rest.php/oauth2/authorize sends a logged-in browser to Special:OAuth/approve.
+    url2, _, _ = mw2.authorization_url(
+        oauth_provider.rest_url(), oauth_provider.consumers.oauth2_client_id, CALLBACK
+    )
+    page = browser.get(url2, timeout=30)
+    assert "title=Special%3AOAuth%2Fapprove" in page.url
+    assert 'name="accept"' in page.text and ">Allow<" in page.text
 
 
 def test_revoked_token_is_refused(oauth_provider: OAuthProvider) -> None:
@@ -543,3 +569,180 @@ def test_mwclient_edits_and_uploads_as_the_volunteer(
         formatversion="2",
     )
     assert info["query"]["pages"][0]["imageinfo"][0]["user"] == "Alice"
+
+
+# --- closer to the real extension (REL1_39) -------------------------------------------------
+
+
+def test_identify_states_sub_as_a_string(oauth_provider: OAuthProvider) -> None:
+    import jwt as pyjwt
+
+    bob = oauth_provider.sandbox.volunteer("Bob")
+    consumer = oauth_provider.oauth1_consumer()
+    token = handshake(oauth_provider, bob)
+    raw = requests.get(
+        consumer.index_url,
+        params={"title": "Special:OAuth/identify"},
+        auth=api_auth(consumer, token),
+        timeout=60,
+    ).text
+    claims = pyjwt.decode(raw, options={"verify_signature": False})
+    assert isinstance(claims["sub"], str) and claims["sub"].isdigit()
+    # ...and the desk's client takes it as the central id.
+    assert identify(consumer, handshake(oauth_provider, bob)).sub == int(claims["sub"])
+
+
+def oauth2_token(provider: OAuthProvider, volunteer: Volunteer) -> dict[str, Any]:
+    """The provider's raw token answer for a fresh OAuth 2 login of ``volunteer``."""
+    code, _, verifier = oauth2_login(provider, volunteer)
+    consumers = provider.consumers
+    answer = requests.post(
+        f"{provider.rest_url()}/oauth2/access_token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": CALLBACK,
+            "code_verifier": verifier,
+            "client_id": consumers.oauth2_client_id,
+            "client_secret": consumers.oauth2_client_secret,
+        },
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+@pytest.mark.usefixtures("insecure_transport")
+def test_oauth2_token_answer_and_profile_as_the_extension_gives_them(
+    oauth_provider: OAuthProvider,
+) -> None:
+    carol = oauth_provider.sandbox.volunteer("Carol Example")
+    token = oauth2_token(oauth_provider, carol)
+    assert "scope" not in token
+    assert token["expires_in"] == 3600  # OAuth2GrantExpirationInterval PT1H
+    assert token["refresh_token"]
+    profile = requests.get(
+        f"{oauth_provider.rest_url()}/oauth2/resource/profile",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=60,
+    ).json()
+    assert isinstance(profile["sub"], str) and profile["sub"].isdigit()
+    assert mw2.profile(oauth_provider.rest_url(), token["access_token"]).sub == int(profile["sub"])
+
+
+@pytest.mark.usefixtures("insecure_transport")
+def test_expired_access_token_is_refused_and_its_refresh_token_still_works(
+    oauth_provider: OAuthProvider,
+) -> None:
+    carol = oauth_provider.sandbox.volunteer("Carol Example")
+    consumers = oauth_provider.consumers
+    token = oauth2_token(oauth_provider, carol)
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    userinfo = {"action": "query", "meta": "userinfo", "format": "json"}
+    api = oauth_provider.api_url("commons")
+    assert requests.get(api, params=userinfo, headers=bearer, timeout=60).json()["query"]
+
+    assert oauth_provider.expire("Carol Example") >= 1
+
+    refused = requests.get(api, params=userinfo, headers=bearer, timeout=60).json()
+    assert refused["error"]["code"] == "mwoauth-invalid-authorization"
+    fresh = mw2.refresh(
+        oauth_provider.rest_url(),
+        consumers.oauth2_client_id,
+        token["refresh_token"],
+        client_secret=consumers.oauth2_client_secret,
+    )
+    assert fresh.refresh_token and fresh.refresh_token != token["refresh_token"]
+    answer = requests.get(api, params=userinfo, headers=fresh.bearer_header(), timeout=60).json()
+    assert answer["query"]["userinfo"]["name"] == "Carol Example"
+    # A refresh token is good once (rotated).
+    with pytest.raises(HandshakeError):
+        mw2.refresh(
+            oauth_provider.rest_url(),
+            consumers.oauth2_client_id,
+            token["refresh_token"],
+            client_secret=consumers.oauth2_client_secret,
+        )
+
+
+def recent_tags(wiki: SandboxWiki, revid: int) -> list[str]:
+    """The change tags of a revision in the wiki's recent changes (asked of the wiki directly)."""
+    data = api_get(
+        wiki.api_url,
+        action="query",
+        list="recentchanges",
+        rcprop="ids|tags",
+        rclimit="100",
+        formatversion="2",
+    )
+    for change in data["query"]["recentchanges"]:
+        if change.get("revid") == revid:
+            return list(change["tags"])
+    raise AssertionError(f"revision {revid} is not in the recent changes")
+
+
+def test_edits_through_the_provider_carry_the_consumer_tag(oauth_provider: OAuthProvider) -> None:
+    alice = oauth_provider.sandbox.volunteer("Alice")
+    site = mwclient_site(oauth_provider, handshake(oauth_provider, alice, "commons"), "commons")
+    result = site.pages[f"OAuth tag test {secrets.token_hex(4)}"].edit(
+        "Tagged by the provider.", summary="tag test"
+    )
+    assert result["result"] == "Success", result
+    assert "OAuth CID: 1" in recent_tags(oauth_provider.sandbox.commons, int(result["newrevid"]))
+
+
+@pytest.mark.usefixtures("insecure_transport")
+def test_oauth2_edit_is_tagged_and_grants_are_enforced(oauth_provider: OAuthProvider) -> None:
+    bob = oauth_provider.sandbox.volunteer("Bob")
+    consumers = oauth_provider.consumers
+    api = oauth_provider.api_url("commons")
+    title = f"OAuth grants test {secrets.token_hex(4)}"
+
+    def edit_with(token: mw2.OAuth2Token) -> dict[str, Any]:
+        headers = token.bearer_header()
+        csrf = requests.get(
+            api,
+            params={"action": "query", "meta": "tokens", "format": "json"},
+            headers=headers,
+            timeout=60,
+        ).json()["query"]["tokens"]["csrftoken"]
+        answer: dict[str, Any] = requests.post(
+            api,
+            data={
+                "action": "edit",
+                "title": title,
+                "text": "Edited over OAuth 2.",
+                "token": csrf,
+                "format": "json",
+            },
+            headers=headers,
+            timeout=60,
+        ).json()
+        return answer
+
+    def login(scope: list[str] | None) -> mw2.OAuth2Token:
+        url, _, verifier = mw2.authorization_url(
+            oauth_provider.rest_url(), consumers.oauth2_client_id, CALLBACK, scope=scope
+        )
+        code = callback_query(oauth_provider.approve(url, bob.username, bob.password))["code"]
+        return mw2.fetch_token(
+            oauth_provider.rest_url(),
+            consumers.oauth2_client_id,
+            CALLBACK,
+            code,
+            verifier,
+            client_secret=consumers.oauth2_client_secret,
+        )
+
+    # Allowed "basic" only: reading works, editing does not.
+    refused = edit_with(login(["basic"]))
+    assert refused["error"]["code"] == "permissiondenied", refused
+    missing = api_get(
+        oauth_provider.sandbox.commons.api_url, action="query", titles=title, formatversion="2"
+    )
+    assert missing["query"]["pages"][0].get("missing") is True
+
+    done = edit_with(login(None))  # every grant of the client
+    assert done["edit"]["result"] == "Success", done
+    assert "OAuth CID: 2" in recent_tags(oauth_provider.sandbox.commons, done["edit"]["newrevid"])

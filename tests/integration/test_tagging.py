@@ -214,23 +214,34 @@ def test_pages_that_cannot_be_tagged_fail_clearly(app, wiki):
     assert {t: [r["revid"] for r in wiki.revisions(t)] for t in titles} == before
 
 
-def test_blocked_volunteer_fails(app, wiki, oauth_provider):
+def test_partially_blocked_volunteer_fails_on_those_pages(app, wiki, oauth_provider):
+    # A sitewide block stops the whole batch (tests/integration/test_blocks.py);
+    # a block from some pages only is the wiki's to refuse, page by page.
     carol = app.test_client()
     assert log_in(carol, oauth_provider, "Carol Example").status_code == 302
-    (title,) = wiki.files("Blocked", [page_text(tag=NO_PERMISSION)])
-    before = wiki.latest(title)["revid"]
+    blocked, free = wiki.files("Blocked", [page_text(tag=NO_PERMISSION)] * 2)
+    before = wiki.latest(blocked)["revid"]
     number = new_ticket(app)
-    wiki.post(action="block", user="Carol Example", expiry="10 minutes", reason="tagging test")
+    wiki.post(
+        action="block",
+        user="Carol Example",
+        expiry="10 minutes",
+        reason="tagging test",
+        partial="1",
+        pagerestrictions=blocked,
+        allowusertalk="1",
+    )
     try:
         status, pages, _ = tag_now(
-            app, number, [title], "Carol Example", login_id(app, "Carol Example")
+            app, number, [blocked, free], "Carol Example", login_id(app, "Carol Example")
         )
     finally:
         wiki.post(action="unblock", user="Carol Example", reason="tagging test over")
     assert status == "done"
-    assert pages[title].status == "failed", pages
-    assert "blocked" in pages[title].message
-    assert wiki.latest(title)["revid"] == before
+    assert pages[blocked].status == "failed", pages
+    assert "blocked" in pages[blocked].message
+    assert wiki.latest(blocked)["revid"] == before
+    assert pages[free].status == "done", pages
 
 
 def test_abuse_filter_refusal_names_the_filter(app, wiki, oauth_provider):

@@ -97,7 +97,7 @@ def test_fetch_token_sends_code_verifier_and_client_credentials(
         200,
         {
             "token_type": "Bearer",
-            "expires_in": 14400,
+            "expires_in": 3600,
             "access_token": "AT-1",
             "refresh_token": "RT-1",
         },
@@ -132,6 +132,44 @@ def test_profile_refusal_is_an_identify_error() -> None:
 
 def test_profile_is_read() -> None:
     session = requests.Session()
-    body = {"sub": 3, "username": "Alice", "blocked": False, "groups": ["user"], "grants": []}
+    # Extension:OAuth states the central id as a string.
+    body = {"sub": "3", "username": "Alice", "blocked": False, "groups": ["user"], "grants": []}
     session.mount("https://", TokenEndpoint(200, body))
-    assert mw2.profile(REST, "token", session=session).username == "Alice"
+    identity = mw2.profile(REST, "token", session=session)
+    assert identity.username == "Alice" and identity.sub == 3
+
+
+def test_refresh_sends_the_refresh_token_and_takes_the_rotated_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The extension's answer: no scope, an hour's lifetime, the next refresh token.
+    endpoint = TokenEndpoint(
+        200,
+        {
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "access_token": "AT-2",
+            "refresh_token": "RT-2",
+        },
+    )
+    fake_sessions(monkeypatch, endpoint)
+    token = mw2.refresh(REST, "client-1", "RT-1", client_secret="cs")
+    assert endpoint.form["grant_type"] == ["refresh_token"]
+    assert endpoint.form["refresh_token"] == ["RT-1"]
+    assert endpoint.form["client_secret"] == ["cs"]
+    assert (token.access_token, token.refresh_token, token.scope) == ("AT-2", "RT-2", ())
+    assert token.expires_at is not None and not mw2.expiring(token.expires_at)
+
+
+def test_refused_refresh_is_a_handshake_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint = TokenEndpoint(400, {"error": "invalid_request", "message": "revoked"})
+    fake_sessions(monkeypatch, endpoint)
+    with pytest.raises(HandshakeError) as info:
+        mw2.refresh(REST, "client-1", "RT-1", client_secret="cs")
+    assert info.value.code == "invalid_request"
+
+
+def test_expiring_within_the_margin() -> None:
+    assert mw2.expiring(1000.0, margin=60, now=941.0)
+    assert not mw2.expiring(1000.0, margin=60, now=939.0)
+    assert not mw2.expiring(None, now=10**12)  # unknown: the wiki will say

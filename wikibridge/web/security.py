@@ -14,6 +14,7 @@ from flask_babel import gettext
 from wikibridge import db
 from wikibridge import sessions as login_sessions
 from wikibridge.sessions import LoginSession
+from wikibridge.web.block_check import blocked_now, logout_notice, remember_ending
 
 F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -43,7 +44,17 @@ def _check_csrf() -> None:
 
 
 def _load_login() -> None:
-    g.login = login_sessions.find(db.session(), session.get("sid"))
+    token = session.get("sid")
+    login = login_sessions.find(db.session(), token)
+    if login is None and token:
+        # Ended by the desk (a block found by a batch or another request):
+        # the login page says why.
+        ended = login_sessions.ended_because(db.session(), token)
+        if ended is not None:
+            remember_ending(*ended)
+    elif login is not None and login.volunteer_id is not None and blocked_now(login):
+        login = None
+    g.login = login
 
 
 def current_login() -> LoginSession | None:
@@ -103,3 +114,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.jinja_env.globals["current_login"] = current_login
     app.jinja_env.globals["is_admin"] = _is_admin
+    app.jinja_env.globals["logout_notice"] = logout_notice

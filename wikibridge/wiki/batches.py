@@ -24,11 +24,22 @@ from sqlalchemy.orm import Session
 
 from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
+from wikibridge import sessions as login_sessions
 from wikibridge.db import new_session
-from wikibridge.wiki.credentials import REVOKED, NeedsLogin, credentials_for, target_for
+from wikibridge.sessions import LoginSession
+from wikibridge.wiki.blocks import Block, block_from
+from wikibridge.wiki.credentials import (
+    REVOKED,
+    NeedsLogin,
+    RefreshUnavailable,
+    credentials_for,
+    renew,
+    renewable,
+    target_for,
+)
 from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
 from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
-from wikibridge.wiki.pwb import LoginRefused, site_as
+from wikibridge.wiki.pwb import Credentials, LoginRefused, WikiTarget, site_as
 from wikibridge.wiki.states import state_of
 
 log = logging.getLogger(__name__)
@@ -50,6 +61,14 @@ def lease_of(app: Flask) -> dt.timedelta:
 
 class WikiUnavailable(Exception):
     """The wiki did not answer (or is too lagged): try the batch again later."""
+
+
+class Blocked(Exception):
+    """Whoever the batch edits as is blocked sitewide on its wiki: nothing may be edited."""
+
+    def __init__(self, block: Block) -> None:
+        super().__init__(f"blocked on {block.wiki}: {block.reason}")
+        self.block = block
 
 
 @dataclass(frozen=True)
@@ -272,6 +291,26 @@ def run_batch(
         except LoginRefused as exc:
             runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
             return "stopped"
+        except Blocked as exc:
+            block = exc.block
+            why = f" ({block.reason})" if block.reason else ""
+            if batch.as_bot:
+                runner.pause(
+                    "stopped", f"the bot is blocked on {block.wiki}{why}: an admin must look"
+                )
+                return "stopped"
+            runner.pause(
+                "paused",
+                f"you are blocked on {block.wiki}{why}: the edits left wait until the block "
+                "ends and you log in again",
+            )
+            # The desk refuses blocked volunteers: this login ends, and the
+            # login page says why.
+            login = db.get(LoginSession, batch.login_session_id) if batch.login_session_id else None
+            if login is not None and login.ended_at is None:
+                login_sessions.end(login, f"blocked:{block.wiki}")
+                db.commit()
+            return "paused"
         except WikiUnavailable as exc:
             db.rollback()
             batch.status = "queued"
@@ -309,36 +348,72 @@ class _Runner:
     def pending(self) -> list[PageAction]:
         return [a for a in self.batch.actions if a.status not in FINAL]
 
+    def _unreachable(self, exc: Exception) -> WikiUnavailable:
+        return WikiUnavailable(
+            f"{self.batch.wiki} did not answer ({type(exc).__name__}); trying again shortly"
+        )
+
+    def _renewed(self, refused: str) -> Credentials:
+        try:
+            return renew(self.app, self.db, self.batch, refused)
+        except RefreshUnavailable as exc:
+            raise self._unreachable(exc) from exc
+
     def run(self) -> str:
-        creds = credentials_for(self.app, self.db, self.batch)
+        try:
+            creds = credentials_for(self.app, self.db, self.batch)
+        except RefreshUnavailable as exc:
+            raise self._unreachable(exc) from exc
         self.username = creds.username
         target = target_for(self.app, self.batch.wiki, self.batch.as_bot)
         for chunk in chunks(self.pending()):
             try:
-                with site_as(
-                    target,
-                    creds,
-                    self.app.config["PYWIKIBOT_FAMILY_FILES"],
-                    self.app.instance_path,
-                ) as site:
-                    self.site = site
-                    site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
-                    self._chunk(chunk)
-            except (NeedsLogin, WikiUnavailable):
-                raise
-            except Exception as exc:
-                if _is_revoked(exc):
-                    raise NeedsLogin(REVOKED) from exc
-                if _is_unavailable(exc):
-                    raise WikiUnavailable(
-                        f"{self.batch.wiki} did not answer ({type(exc).__name__}); "
-                        "trying again shortly"
-                    ) from exc
-                raise
+                self._run_chunk(target, creds, chunk)
+            except NeedsLogin:
+                if not renewable(creds):
+                    raise
+                # An OAuth 2 access token lives an hour: renew it once and go
+                # on where the refusal left off (a refused renewal pauses).
+                creds = self._renewed(creds.bearer)
+                self._run_chunk(target, creds, [a for a in chunk if a.status not in FINAL])
         self.batch.status = "done"
         self.batch.lease_until = None
         self.db.commit()
         return "done"
+
+    def _run_chunk(
+        self, target: WikiTarget, creds: Credentials, chunk: Sequence[PageAction]
+    ) -> None:
+        """Log in as ``creds`` and work ``chunk``; wiki faults become our exceptions."""
+        try:
+            with site_as(
+                target,
+                creds,
+                self.app.config["PYWIKIBOT_FAMILY_FILES"],
+                self.app.instance_path,
+            ) as site:
+                self.site = site
+                site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
+                self._refuse_if_blocked(creds)
+                self._chunk(chunk)
+        except (NeedsLogin, WikiUnavailable, Blocked):
+            raise
+        except Exception as exc:
+            if _is_revoked(exc):
+                raise NeedsLogin(REVOKED) from exc
+            if _is_unavailable(exc):
+                raise self._unreachable(exc) from exc
+            raise
+
+    def _refuse_if_blocked(self, creds: Credentials) -> None:
+        """Before any edit of a chunk: a block placed since the login stops the batch."""
+        if not (creds.bearer or creds.password):
+            # An OAuth 1.0a login may come from pywikibot's cache; the other
+            # two have just read who they are.
+            del self.site.userinfo
+        block = block_from(self.batch.wiki, self.site.userinfo)
+        if block is not None:
+            raise Blocked(block)
 
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in
