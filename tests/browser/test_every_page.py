@@ -14,10 +14,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 
 from tests.browser.conftest import AxeWatch
 from tests.browser.test_journey import log_in, upload_fresh_file
 from tests.live import live_desk
+from tickets.models import AnswerTemplate, News
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -69,6 +72,22 @@ class Visits:
         return sorted(n for n in names if self.texts[(n, "en")] == self.texts[(n, "de")])
 
 
+def add_news_and_template(database_url: str) -> None:
+    """Something in the lists of the login page and the admin pages."""
+    engine = create_engine(database_url)
+    with Session(engine) as db:
+        db.add(News(title="Desk moved", body="The desk has moved.", created_by="test"))
+        db.add(
+            AnswerTemplate(
+                name="Permission received",
+                body="Dear {customer_name},\n\nthank you.\n\n{volunteer_name}",
+                created_by="test",
+            )
+        )
+        db.commit()
+    engine.dispose()
+
+
 def preview(page: Any, title: str) -> None:
     """Preview tagging ``title`` (linked already): the wiki preview page, no edit."""
     page.locator(f'input[name=link][aria-label="{title}"]').check()
@@ -91,6 +110,7 @@ def test_every_page_passes_axe_in_english_and_german(
         delivered = desk.command("mail", "deliver", stdin=html_mail())
         assert delivered.returncode == 0, delivered.stderr.decode()
         number = delivered.stdout.decode().strip()
+        add_news_and_template(database_url)
         visits = Visits(page, desk.url, axe_watch)
 
         for lang in LANGUAGES:
@@ -120,6 +140,9 @@ def test_every_page_passes_axe_in_english_and_german(
                 visits.open(path, lang)
             visits.open("/tickets/1000000000000001", lang, status=404)
             visits.open(f"/tickets/{number}", lang)
+            page.locator('a[href*="headers="]').first.click()
+            expect(page.locator("pre.headers")).to_be_visible()
+            visits.seen("zoom with headers", lang)
             preview(page, title)
             visits.seen("wiki preview", lang)
 
