@@ -22,8 +22,14 @@ $(VENV)/.installed: setup.cfg setup.py pyproject.toml sandbox/setup.cfg
 
 install: $(VENV)/.installed
 
-# Debian packages the sandbox wikis and the browser tests need.
-deps:
+# axe-core, which the browser tests run on every page, from the npm registry.
+AXE = tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@sh .ci/install-browser-test-packages
+	touch $@
+
+# Debian packages the sandbox wikis and the browser tests need, and axe-core.
+deps: $(AXE)
 	@sh .ci/install-debian-packages
 
 run: install deps

@@ -7,7 +7,7 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from tickets.models import Article, Ticket
 from tickets.search import fts5_query, search_tickets
@@ -101,31 +101,69 @@ def test_german_word_with_umlauts(app: Flask, search_client: FlaskClient):
     assert _numbers(search_client, "für") == [number]
 
 
+#: The tickets the injection tests search, by key: subject and body.
+LITERAL_TICKETS = {
+    "dawn": ("A photo", "photo at dawn"),
+    "or": ("Lighthouse", "a photo or a drawing of the lighthouse"),
+    "table": ("Furniture", "Did the table drop my ticket?"),
+    "column": ("Subject line", "the subject: photo of a mill"),
+    "prefix": ("Holiday", "photographs of the harbour"),
+}
+
+
 @pytest.mark.parametrize(
-    "query",
+    ("query", "expected"),
     [
-        '"',
-        'photo"',
-        "photo*",
-        "-photo",
-        "photo OR",
-        "NEAR(photo dawn)",
-        "(photo",
-        "photo)",
-        "AND",
-        "NOT photo",
-        "subject:photo",
-        "^photo",
-        "* - ( ) :",
-        "'; DROP TABLE ticket; --",
-        "%_%",
-        "\\",
+        # Quotes, operators, prefixes and column filters of FTS5 (and of
+        # tsquery) are plain text: the words in them must all occur.
+        ('"', set()),
+        ('photo"', {"dawn", "or", "column"}),
+        ("photo*", {"dawn", "or", "column"}),  # not a prefix: "photographs" stays out
+        ("-photo", {"dawn", "or", "column"}),  # not NOT
+        ("photo OR", {"or"}),  # "or" is a word to find
+        ("NEAR(photo dawn)", set()),  # no ticket says "near"
+        ("(photo", {"dawn", "or", "column"}),
+        ("photo)", {"dawn", "or", "column"}),
+        ("AND", set()),
+        ("NOT photo", set()),
+        ("subject:photo", {"column"}),  # not a column filter: "A photo" stays out
+        ("^photo", {"dawn", "or", "column"}),
+        ("* - ( ) :", set()),
+        ("'; DROP TABLE ticket; --", {"table"}),
+        ("%_%", set()),  # not LIKE wildcards
+        ("\\", set()),
     ],
 )
-def test_search_syntax_cannot_break_the_query(app: Flask, search_client: FlaskClient, query: str):
-    log_in(app, search_client)
-    new_ticket(app, subject="A photo", body="photo at dawn")
-    _numbers(search_client, query)
+def test_search_syntax_is_searched_literally(
+    app: Flask, search_client: FlaskClient, query: str, expected: set[str]
+):
+    log_in(app, search_client, "Vera", role="volunteer", grants={"Permissions": "read"})
+    numbers = {
+        key: new_ticket(app, subject, body=body) for key, (subject, body) in LITERAL_TICKETS.items()
+    }
+    # The same words in a queue Vera may not read: never found.
+    hidden = {
+        new_ticket(app, subject, to="info@wikimedia.org", body=body)
+        for subject, body in LITERAL_TICKETS.values()
+    }
+    with new_session(app) as db:
+        before = (
+            db.scalar(select(func.count(Ticket.id))),
+            db.scalar(select(func.count(Article.id))),
+        )
+
+    found = _numbers(search_client, query)
+
+    assert sorted(found) == sorted(numbers[key] for key in expected)
+    assert not hidden & set(found)
+    # The database is whole afterwards, and its index still answers.
+    with new_session(app) as db:
+        after = (
+            db.scalar(select(func.count(Ticket.id))),
+            db.scalar(select(func.count(Article.id))),
+        )
+    assert after == before == (10, 10)
+    assert _numbers(search_client, "harbour") == [numbers["prefix"]]
 
 
 def test_fts5_query_quotes_every_word():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -97,10 +98,22 @@ def test_link_and_customer_tickets_on_zoom(client, app):
     log_in(app, client)
     a = new_ticket(app, subject="Photo A")
     b = new_ticket(app, subject="Photo B")
+    c = new_ticket(app, subject="Photo C")
+
+    def section(html: str, name: str) -> str:
+        found = re.search(rf'<section class="{name}">(.*?)</section>', html, re.S)
+        return found.group(1) if found else ""
+
+    before = client.get(f"/tickets/{a}").get_data(as_text=True)
+    assert section(before, "linked-tickets") == ""
     client.post(f"/tickets/{a}/link", data={**FORM, "other": b})
     zoom = client.get(f"/tickets/{a}").get_data(as_text=True)
-    assert "Linked tickets" in zoom and b in zoom
-    assert "customer&#39;s other tickets" in zoom or "customer's other tickets" in zoom
+    linked = section(zoom, "linked-tickets")
+    assert "Linked tickets" in linked and b in linked and c not in linked
+    # Jane wrote all three: the others of hers are listed, this one is not.
+    others = section(zoom, "customer-tickets")
+    assert "<h2>The customer's other tickets</h2>" in others
+    assert b in others and c in others and a not in others
 
 
 def test_the_customers_other_tickets_ignore_the_case_of_the_address(client, app):

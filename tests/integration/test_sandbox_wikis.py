@@ -9,7 +9,6 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from tests.oauth_fixtures import OAuthProvider, callback_query
 from wikibridge_sandbox import seed, wikis
 from wikibridge_sandbox.cli import sandbox as sandbox_cli
 from wikibridge_sandbox.family import write_family_file
+from wikibridge_sandbox.servers import server_pid
 from wikibridge_sandbox.wikis import SandboxState, SandboxWiki
 
 pytestmark = pytest.mark.integration
@@ -348,11 +348,15 @@ def test_write_family_file_checks_its_input(tmp_path: Path) -> None:
         write_family_file(tmp_path / "x_family.py", "x", {"Upper": ("h", "")})
 
 
-def test_up_again_is_fast_and_idempotent(sandbox: SandboxState) -> None:
-    started = time.monotonic()
+def test_up_again_is_idempotent(sandbox: SandboxState) -> None:
+    # How long it takes is bench/sandbox.py's concern; here: nothing restarts.
+    servers = {name: server_pid(w.pid_file) for name, w in sandbox.wikis.items()}
+    ready = (sandbox.dir / "ready").stat().st_mtime_ns
     again = wikis.up(sandbox.dir, commons_port=sandbox.commons.port, meta_port=sandbox.meta.port)
-    assert time.monotonic() - started < 2
     assert again == sandbox
+    assert {name: server_pid(w.pid_file) for name, w in again.wikis.items()} == servers
+    assert None not in servers.values()
+    assert (sandbox.dir / "ready").stat().st_mtime_ns == ready, "up() rebuilt the sandbox"
 
 
 def test_cli_up_and_status(sandbox: SandboxState) -> None:
@@ -381,10 +385,8 @@ def test_down_then_up_restarts(sandbox: SandboxState) -> None:
     assert not sandbox.commons.pid_file.exists()
     with pytest.raises(requests.ConnectionError):
         requests.get(sandbox.commons.api_url, timeout=5)
-    started = time.monotonic()
     again = wikis.up(sandbox.dir, commons_port=sandbox.commons.port, meta_port=sandbox.meta.port)
-    # Restarting servers, nothing to rebuild.
-    assert time.monotonic() - started < 15
+    # How long a restart takes is measured by bench/sandbox.py, not asserted here.
     assert again == sandbox
     lines = wikis.status(sandbox.dir)
     assert all("running (pid" in line for line in lines[1:]), lines

@@ -16,12 +16,49 @@ def test_format_matches_znuny_layout():
     assert day_of(number) == dt.date(2016, 6, 2)
 
 
-def test_check_digit_ten_becomes_one():
-    # A body whose weighted sum is a multiple of 10 gets 1, not 10.
-    body = "2026010110000"
-    total = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(body + "01"))
-    assert total % 10 != 0 or check_digit(body + "01") == 1
+def znuny_raw_checksum(body: str) -> int:
+    """Znuny's DateChecksum loop as its Perl has it, written apart from ``tickets.numbers``.
+
+    The multiplier runs 1, 2, 1, 2, … (``$Mult += 1``, back to 1 at 3); the
+    products (a doubled 9 counts 18, not 9 as in Luhn) are summed; the result
+    is 10 minus the sum modulo 10 (1 to 10).
+    """
+    checksum, mult = 0, 1
+    for char in body:
+        checksum += mult * "0123456789".index(char)
+        mult += 1
+        if mult == 3:
+            mult = 1
+    return 10 - checksum % 10
+
+
+def znuny_date_checksum(body: str) -> int:
+    """The check digit: Znuny writes 10 as 1."""
+    checksum = znuny_raw_checksum(body)
+    return 1 if checksum == 10 else checksum
+
+
+def test_check_digit_by_hand():
+    # 2·1 + 0·2 + 1·1 + 6·2 + 0·1 + 6·2 + 0·1 + 2·2 + 1·1 + 0·2 + 0·1 + 1·2
+    # + 6·1 + 9·2 + 3·1 = 61; 10 - 1 = 9: Wikimedia's ticket 2016060210016939.
+    assert znuny_date_checksum("201606021001693") == 9
+    # 2 + 0 + 2 + 12 + 0 + 2 + 0 + 2 + 1 + 0 + 0 + 0 + 0 + 0 + 9 = 30: 10 - 0
+    # is 10, written 1.
+    assert znuny_date_checksum("202601011000009") == 1
+    assert check_digit("202601011000009") == 1
+    assert format_number(dt.date(2026, 1, 1), "10", 9) == "2026010110000091"
+    assert is_valid("2026010110000091")
     assert check_digit("0") == 1
+
+
+def test_check_digit_agrees_with_znuny_for_a_month_of_numbers():
+    tens = 0
+    for day in range(1, 32):
+        for counter in range(1, 400):
+            body = f"202601{day:02d}10{counter:05d}"
+            assert check_digit(body) == znuny_date_checksum(body), body
+            tens += znuny_raw_checksum(body) == 10
+    assert tens > 0, "no body whose sum is a multiple of ten was tried"
 
 
 def test_counter_grows_past_five_digits():

@@ -1,0 +1,162 @@
+"""Every kind of page a volunteer and an administrator see, in English and German.
+
+axe-core runs on each (tests/browser/conftest.py) and fails the test on a
+serious or critical violation; here each page is also checked to be in the
+language asked for (``<html lang>``, and the German text is not the English).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from tests.browser.conftest import AxeWatch
+from tests.browser.test_journey import log_in, upload_fresh_file
+from tests.live import live_desk
+from tickets.models import AnswerTemplate, News
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+LANGUAGES = ("en", "de")
+
+
+def html_mail() -> bytes:
+    """A customer's mail with an HTML part (the zoom shows it in a sandboxed frame)."""
+    msg = EmailMessage()
+    msg["From"] = "Jane Photographer <jane@example.net>"
+    msg["To"] = "permissions@wikimedia.org"
+    msg["Subject"] = "Permission for my photo"
+    msg["Message-ID"] = f"<every-page-{secrets.token_hex(6)}@example.net>"
+    msg.set_content("I am the photographer and release the photo under CC BY-SA 4.0.")
+    msg.add_alternative(
+        "<p>I am the photographer and release the photo under <b>CC BY-SA 4.0</b>.</p>",
+        subtype="html",
+    )
+    msg.add_attachment(b"%PDF-1.4\n", maintype="application", subtype="pdf", filename="a.pdf")
+    return msg.as_bytes()
+
+
+class Visits:
+    """Opens desk pages in one language after the other; remembers what they say."""
+
+    def __init__(self, page: Any, base: str, axe: AxeWatch) -> None:
+        self.page = page
+        self.base = base
+        self.axe = axe
+        self.texts: dict[tuple[str, str], str] = {}
+
+    def open(self, path: str, lang: str, status: int = 200) -> None:
+        """Go to ``path`` in ``lang``; check the status, the language and that axe ran."""
+        url = f"{self.base}{path}{'&' if '?' in path else '?'}lang={lang}"
+        response = self.page.goto(url)
+        assert response is not None and response.status == status, (url, response)
+        self.seen(path, lang)
+
+    def seen(self, name: str, lang: str) -> None:
+        """Check the page the browser shows now, reached some way, as ``name``."""
+        assert self.page.locator("html").get_attribute("lang") == lang, name
+        self.axe.ensure_checked(self.page)
+        assert self.page.url in self.axe.checked, f"axe could not check {self.page.url}"
+        self.texts[(name, lang)] = self.page.locator("body").inner_text()
+
+    def untranslated(self) -> list[str]:
+        """Pages whose German text is the English one, word for word."""
+        names = {name for name, _ in self.texts}
+        return sorted(n for n in names if self.texts[(n, "en")] == self.texts[(n, "de")])
+
+
+def add_news_and_template(database_url: str) -> None:
+    """Something in the lists of the login page and the admin pages."""
+    engine = create_engine(database_url)
+    with Session(engine) as db:
+        db.add(News(title="Desk moved", body="The desk has moved.", created_by="test"))
+        db.add(
+            AnswerTemplate(
+                name="Permission received",
+                body="Dear {customer_name},\n\nthank you.\n\n{volunteer_name}",
+                created_by="test",
+            )
+        )
+        db.commit()
+    engine.dispose()
+
+
+def preview(page: Any, title: str) -> None:
+    """Preview tagging ``title`` (linked already): the wiki preview page, no edit."""
+    page.locator(f'input[name=link][aria-label="{title}"]').check()
+    page.locator("form.tag-form fieldset button[type=submit]").click()
+    expect(page.locator("table.diff")).to_be_visible()
+
+
+def test_every_page_passes_axe_in_english_and_german(
+    tmp_path, database_url, oauth_provider, page, axe_watch
+):
+    sandbox = oauth_provider.sandbox
+    alice = next(v for v in sandbox.volunteers if v.username == "Alice")
+    carol = next(v for v in sandbox.volunteers if v.username == "Carol Example")
+    title = upload_fresh_file(sandbox)
+    with live_desk(tmp_path, database_url, oauth_provider) as desk:
+        assert (
+            desk.command("volunteers", "grant", carol.username, "Permissions", "all").returncode
+            == 0
+        )
+        delivered = desk.command("mail", "deliver", stdin=html_mail())
+        assert delivered.returncode == 0, delivered.stderr.decode()
+        number = delivered.stdout.decode().strip()
+        add_news_and_template(database_url)
+        visits = Visits(page, desk.url, axe_watch)
+
+        for lang in LANGUAGES:
+            visits.open("/login", lang)
+        # The rest in the language of each address; the login itself in English.
+        page.goto(desk.url + "/?lang=en")
+        log_in(page, desk.url, alice.username, alice.password)
+        page.wait_for_url(re.compile(r".*/queues$"))
+        page.goto(f"{desk.url}/tickets/{number}")
+        page.fill("textarea[name=page]", title)
+        page.locator("form.link-form button[type=submit]").click()
+        expect(page.locator(f'input[name=link][aria-label="{title}"]')).to_be_attached()
+
+        for lang in LANGUAGES:
+            for path in (
+                "/queues",
+                "/queues/Permissions",
+                f"/tickets/{number}",
+                f"/tickets/{number}/answer",
+                f"/tickets/{number}/note",
+                "/search?q=photographer",
+                "/admin/volunteers",
+                "/admin/queues",
+                "/admin/templates",
+                "/admin/news",
+            ):
+                visits.open(path, lang)
+            visits.open("/tickets/1000000000000001", lang, status=404)
+            visits.open(f"/tickets/{number}", lang)
+            page.locator('a[href*="headers="]').first.click()
+            expect(page.locator("pre.headers")).to_be_visible()
+            visits.seen("zoom with headers", lang)
+            preview(page, title)
+            visits.seen("wiki preview", lang)
+
+        # A volunteer: the queue as they see it, and an administrator's page refused.
+        page.locator("form.logout button").click()
+        # The provider remembers Alice: a fresh login, as on another computer.
+        page.context.clear_cookies()
+        page.goto(desk.url + "/?lang=en")
+        log_in(page, desk.url, carol.username, carol.password)
+        page.wait_for_url(re.compile(r".*/queues$"))
+        for lang in LANGUAGES:
+            visits.open("/queues/Permissions", lang)
+            visits.open(f"/tickets/{number}", lang)
+            visits.open("/admin/volunteers", lang, status=403)
+
+    untranslated = visits.untranslated()
+    assert not untranslated, "\n\n".join(f"{n}: {visits.texts[(n, 'de')]}" for n in untranslated)
