@@ -247,3 +247,109 @@ def live_references_of_ticket(session: Session, number: str) -> list[WikiReferen
             .order_by(WikiReference.wiki, WikiReference.title, WikiReference.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class PublicTicket:
+    """What anyone may know of a ticket number cited on a wiki: never more.
+
+    ``status`` is one of "confirmed" (a permission ticket whose permission was
+    confirmed), "pending" (a permission ticket not confirmed yet), "not-permission"
+    (a real ticket outside the permission queues) and "unknown" (no ticket this
+    desk knows, a malformed number, or a number no wiki cites: all answered alike).
+    """
+
+    number: str
+    status: str
+    known: bool = False
+    permission: bool = False
+    confirmed: bool = False
+
+
+#: Queue names (and their subqueues) whose tickets are permission tickets.
+PERMISSION_QUEUE = "Permissions"
+
+
+def _is_permission_queue(name: str) -> bool:
+    name = name.strip().lower()
+    base = PERMISSION_QUEUE.lower()
+    return name == base or name.startswith(base + "::")
+
+
+def public_facts(session: Session, numbers: Iterable[str]) -> dict[str, PublicTicket]:
+    """The public facts of each number, by number; the same "unknown" for anything not cited.
+
+    A number no page cites gets the answer a malformed one gets, so the public
+    pages and the API cannot be used to learn which tickets exist beyond what
+    the wikis already show.
+    """
+    from tickets.models import PageAction, PageLink, Queue, Ticket
+
+    wanted = sorted({n.strip() for n in numbers})
+    facts = {n: PublicTicket(n, "unknown") for n in wanted}
+    digits = [n for n in wanted if n.isdigit() and len(n) <= 32]
+    if not digits:
+        return facts
+    cited = set(
+        session.scalars(
+            select(WikiReference.number).where(WikiReference.number.in_(digits)).distinct()
+        )
+    )
+    if not cited:
+        return facts
+    desk = {
+        number: (queue, state)
+        for number, queue, state in session.execute(
+            select(Ticket.number, Queue.name, Ticket.state)
+            .join(Queue, Queue.id == Ticket.queue_id)
+            .where(Ticket.number.in_(cited))
+        )
+    }
+    tagged = (
+        set(
+            session.scalars(
+                select(Ticket.number)
+                .join(PageLink, PageLink.ticket_id == Ticket.id)
+                .join(PageAction, PageAction.link_id == PageLink.id)
+                .where(
+                    Ticket.number.in_(list(desk)),
+                    PageAction.kind == "confirm",
+                    PageAction.status == "done",
+                )
+            )
+        )
+        if desk
+        else set()
+    )
+    old = {
+        row.number: row
+        for row in session.scalars(select(KnownTicket).where(KnownTicket.number.in_(cited)))
+    }
+    for number in cited:
+        if number in desk:
+            queue, state = desk[number]
+            permission = _is_permission_queue(queue)
+            confirmed = permission and (number in tagged or state == "closed successful")
+        elif number in old:
+            permission = _is_permission_queue(old[number].queue)
+            confirmed = permission and old[number].permission_confirmed
+        else:
+            continue
+        status = "confirmed" if confirmed else "pending" if permission else "not-permission"
+        facts[number] = PublicTicket(number, status, True, permission, confirmed)
+    return facts
+
+
+def live_references_of_page(session: Session, wiki: str, title: str) -> list[WikiReference]:
+    """The references a page carries now."""
+    return list(
+        session.scalars(
+            select(WikiReference)
+            .where(
+                WikiReference.wiki == wiki,
+                WikiReference.title == title,
+                WikiReference.gone_at.is_(None),
+            )
+            .order_by(WikiReference.id)
+        )
+    )

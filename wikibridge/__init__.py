@@ -34,7 +34,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health,
         labels,
         pages,
+        public_references,
         queues,
+        references_api,
         search,
         security,
         ticket_actions,
@@ -57,4 +59,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(articles.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(public_references.bp)
+    app.register_blueprint(references_api.bp)
     return app

@@ -89,6 +89,8 @@ DEFAULTS: dict[str, Any] = {
     "REFERENCE_ID_PREFIXES": ["otrs", "vrts"],
     # This desk's public address (ticket links to it count as references).
     "DESK_URL": "",
+    # Requests per minute one client may make to the public references API and pages.
+    "PUBLIC_API_REQUESTS_PER_MINUTE": 300,
     # Minutes between two incremental syncs in the worker; 0: never.
     "REFERENCE_SYNC_MINUTES": 5,
     # Removed when the permission is confirmed.
