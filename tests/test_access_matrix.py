@@ -74,6 +74,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "admin_desk.news": ("GET", "/admin/news", "admin"),
     "admin_desk.save_news": ("POST", "/admin/news", "admin"),
     "admin.volunteers": ("GET", "/admin/volunteers", "admin"),
+    "reference_report.report": ("GET", "/admin/references", "admin"),
     "admin.grant_access": ("POST", "/admin/volunteers/grant", "admin"),
     "admin.revoke_access": ("POST", "/admin/volunteers/{vid}/revoke", "admin"),
     "admin.set_role": ("POST", "/admin/volunteers/{vid}/role", "head"),

@@ -270,7 +270,7 @@ class PublicTicket:
 PERMISSION_QUEUE = "Permissions"
 
 
-def _is_permission_queue(name: str) -> bool:
+def is_permission_queue(name: str) -> bool:
     name = name.strip().lower()
     base = PERMISSION_QUEUE.lower()
     return name == base or name.startswith(base + "::")
@@ -328,10 +328,10 @@ def public_facts(session: Session, numbers: Iterable[str]) -> dict[str, PublicTi
     for number in cited:
         if number in desk:
             queue, state = desk[number]
-            permission = _is_permission_queue(queue)
+            permission = is_permission_queue(queue)
             confirmed = permission and (number in tagged or state == "closed successful")
         elif number in old:
-            permission = _is_permission_queue(old[number].queue)
+            permission = is_permission_queue(old[number].queue)
             confirmed = permission and old[number].permission_confirmed
         else:
             continue

@@ -36,6 +36,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         pages,
         public_references,
         queues,
+        reference_report,
         references_api,
         search,
         security,
@@ -61,4 +62,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.bp)
     app.register_blueprint(public_references.bp)
     app.register_blueprint(references_api.bp)
+    app.register_blueprint(reference_report.bp)
     return app

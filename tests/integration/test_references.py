@@ -6,6 +6,7 @@ same sandbox at the same time, so assertions look only at this run's pages.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,28 @@ def test_cli_scan_prints_a_summary_and_of_lists_the_pages(app, wiki):
     assert "commons\tscan\t" in result.output
     listed = runner.invoke(references_cli, ["of", N3])
     assert f"commons\t{title}\ttemplate\t" in listed.output
+
+
+def test_the_worker_syncs_each_scanned_wiki_in_turn(app, wiki):
+    from sqlalchemy import update
+
+    from tickets.models import utcnow
+    from wikibridge.wiki.reference_scan import sync_due
+
+    assert sync_due(app) == []  # never scanned: left alone
+    prefix = unique("Refturn")
+    run_scan(app, restart=True)
+    title = f"File:{prefix}.jpg"
+    wiki.create(title, f"{{{{PermissionTicket|id={N2}}}}}")
+    assert sync_due(app) == []  # its turn has not come
+    with new_session(app) as db:
+        db.execute(
+            update(ReferenceCursor)
+            .where(ReferenceCursor.name == "sync")
+            .values(changed_at=utcnow() - dt.timedelta(hours=1))
+        )
+        db.commit()
+    done = sync_due(app)
+    assert [p.wiki for p in done] == ["commons"]
+    assert live(app, prefix) == {title: {(TEMPLATE, N2, False)}}
+    assert sync_due(app) == []  # one turn per interval, whoever asks

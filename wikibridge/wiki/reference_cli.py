@@ -170,3 +170,77 @@ def known_import(path: str) -> None:
     click.echo(f"{outcome.added} added, {outcome.updated} updated, {outcome.refused} refused")
     for line in outcome.problems[:20]:
         click.echo(line, err=True)
+
+
+def finding_links(config: Any, finding: Any) -> tuple[str, str, str]:
+    """The page, the diff that added (or last kept) the reference, and the ticket, as URLs."""
+    row = finding.reference
+    wiki = config["WIKIS"].get(row.wiki, {})
+    article = str(wiki.get("article_url", ""))
+    index = str(wiki.get("api_url", "")).rsplit("/", 1)[0] + "/index.php"
+    page = article + row.title.replace(" ", "_") if article else row.title
+    diff = f"{index}?diff={row.added_revision or row.revision}"
+    desk = str(config.get("DESK_URL") or "").rstrip("/")
+    ticket = f"{desk}/tickets/{row.number}" if row.number else ""
+    return page, diff, ticket
+
+
+@references_cli.command("audit")
+@click.option("--wiki", "wikis", multiple=True, help="Only this wiki (default: every one).")
+@click.option(
+    "--authors",
+    default=0,
+    show_default=True,
+    help="First learn who added up to this many pages' references (a request per page).",
+)
+def audit_command(wikis: tuple[str, ...], authors: int) -> None:
+    """References that are malformed, forged or cite tickets that confirm nothing.
+
+    Prints PROBLEM, WIKI, TITLE, REVISION, TICKET (as written), DETAIL, PAGE URL,
+    DIFF URL and TICKET URL, tab-separated; exits 1 when there is any.
+    """
+    from tickets.reference_audit import audit
+    from wikibridge.db import new_session
+    from wikibridge.wiki.reads import site_for
+    from wikibridge.wiki.reference_scan import ScanError, find_authors
+    from wikibridge.wiki.references import names_from_settings
+
+    app = _app()
+    chosen = _wikis(app, wikis)
+    if authors > 0:
+        names = names_from_settings(app.config)
+        for wiki in chosen:
+            try:
+                find_authors(
+                    site_for(app.config["WIKIS"][wiki]),
+                    wiki,
+                    names,
+                    app.extensions["db_sessionmaker"],
+                    limit=authors,
+                )
+            except ScanError as exc:
+                click.echo(f"{wiki}: authors not looked up: {exc}", err=True)
+    count = 0
+    with new_session(app) as db:
+        for finding in audit(db, chosen):
+            row = finding.reference
+            page, diff, ticket = finding_links(app.config, finding)
+            click.echo(
+                "\t".join(
+                    [
+                        finding.problem,
+                        row.wiki,
+                        row.title,
+                        str(row.revision),
+                        row.ticket,
+                        finding.detail,
+                        page,
+                        diff,
+                        ticket,
+                    ]
+                )
+            )
+            count += 1
+    click.echo(f"{count} problem(s)", err=True)
+    if count:
+        sys.exit(1)

@@ -395,3 +395,120 @@ def sync(
         _save(db, wiki, "sync", state)
         db.commit()
     return progress
+
+
+def find_authors(
+    site: Any,
+    wiki: str,
+    names: ReferenceNames,
+    session_factory: Callable[[], Session],
+    limit: int = 100,
+    revisions: int = 50,
+) -> int:
+    """Learn who added references whose author is not known yet (at most ``limit`` pages).
+
+    One request per page: its latest ``revisions`` revisions, walked back to the
+    oldest that still carries the citation. A citation older than that window
+    is credited to the oldest revision read (a lower bound, said in ``source``).
+    """
+    progress = Progress(wiki, "authors")
+    with session_factory() as db:
+        pages = list(
+            dict.fromkeys(
+                db.scalars(
+                    select(WikiReference.page_id)
+                    .where(
+                        WikiReference.wiki == wiki,
+                        WikiReference.gone_at.is_(None),
+                        WikiReference.added_revision.is_(None),
+                    )
+                    .order_by(WikiReference.id)
+                )
+            )
+        )[:limit]
+    found = 0
+    for page_id in pages:
+        data = _query(
+            site,
+            {
+                "pageids": str(page_id),
+                "prop": "revisions",
+                "rvprop": "ids|user|content",
+                "rvslots": "main",
+                "rvlimit": str(revisions),
+                "formatversion": "2",
+            },
+            progress,
+        )
+        history = (data.get("query", {}).get("pages") or [{}])[0].get("revisions", [])
+        cited = [
+            (int(r["revid"]), str(r.get("user", "")), set(_citations(r, names))) for r in history
+        ]
+        with session_factory() as db:
+            rows = db.scalars(
+                select(WikiReference).where(
+                    WikiReference.wiki == wiki,
+                    WikiReference.page_id == page_id,
+                    WikiReference.gone_at.is_(None),
+                    WikiReference.added_revision.is_(None),
+                )
+            )
+            for row in rows:
+                key = (row.kind, row.ticket, row.is_id)
+                author: tuple[int, str] | None = None
+                for revid, user, keys in cited:  # newest first
+                    if key not in keys:
+                        break
+                    author = (revid, user)
+                if author is not None:
+                    row.added_revision, row.added_by = author
+                    found += 1
+            db.commit()
+    return found
+
+
+def _citations(revision: dict[str, Any], names: ReferenceNames) -> Iterator[tuple[str, str, bool]]:
+    text = revision.get("slots", {}).get("main", {}).get("content", "")
+    for c in find_references(str(text), names):
+        yield (c.kind, c.ticket, c.is_id)
+
+
+def sync_due(app: Any) -> list[Progress]:
+    """Sync every scanned wiki whose last sync is ``REFERENCE_SYNC_MINUTES`` old.
+
+    Several workers run this each minute; a conditional UPDATE of the cursor
+    lets one of them take each wiki's turn. A wiki never scanned is left alone
+    (the first full scan is an administrator's decision: it reads every
+    citing page).
+    """
+    from sqlalchemy import update
+
+    from tickets.references import ReferenceCursor
+    from wikibridge.wiki.reads import site_for
+    from wikibridge.wiki.references import names_from_settings
+
+    minutes = int(app.config.get("REFERENCE_SYNC_MINUTES") or 0)
+    if minutes <= 0:
+        return []
+    sessions = app.extensions["db_sessionmaker"]
+    now = utcnow()
+    done: list[Progress] = []
+    for wiki, conf in app.config["WIKIS"].items():
+        with sessions() as db:
+            claimed = db.execute(
+                update(ReferenceCursor)
+                .where(
+                    ReferenceCursor.wiki == wiki,
+                    ReferenceCursor.name == "sync",
+                    ReferenceCursor.changed_at < now - dt.timedelta(minutes=minutes),
+                )
+                .values(changed_at=now)
+            ).rowcount
+            db.commit()
+        if not claimed:
+            continue
+        try:
+            done.append(sync(site_for(conf), wiki, names_from_settings(app.config), sessions))
+        except ScanError as exc:
+            log.warning("reference sync of %s: %s; the next turn resumes", wiki, exc)
+    return done
