@@ -31,6 +31,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "cited.lookup": ("GET", "/cited", "public"),
     "cited.ticket": ("GET", "/cited/tickets/{number}", "public"),
     "cited.page": ("GET", "/cited/page?wiki=commons&title=File:A.jpg", "public"),
+    "cited.userscript": ("GET", "/cited/userscript.js", "public"),
     "references_api.ticket": ("GET", "/api/v1/tickets/{number}", "public"),
     "references_api.page": ("GET", "/api/v1/pages?wiki=commons&title=File:A.jpg", "public"),
     "references_api.openapi": ("GET", "/api/v1/openapi.json", "public"),

@@ -179,3 +179,13 @@ def test_the_lookup_form_leads_to_the_ticket(desk):
     response = desk.test_client().get("/cited?number=2016060210016939")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/cited/tickets/2016060210016939")
+
+
+def test_the_user_script_is_served_with_the_desk_address_and_its_words(desk):
+    response = desk.test_client().get("/cited/userscript.js", base_url="https://desk.example")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    script = response.get_data(as_text=True)
+    assert "'https://desk.example/api/v1/tickets/'" in script
+    assert "__DESK__" not in script and "__MESSAGES__" not in script
+    assert "Freigabe bestätigt" in script and "Unknown ticket" in script

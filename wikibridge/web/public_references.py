@@ -58,3 +58,39 @@ def page() -> tuple[str, int] | str:
     if wiki not in wikis or not title:
         return render_template("cited.html", wikis=wikis, problem=True), 400
     return render_template("cited_page.html", doc=page_document(wiki, title))
+
+
+def _userscript_messages() -> dict[str, dict[str, str]]:
+    from flask_babel import force_locale, gettext
+
+    from wikibridge.i18n import LANGUAGES
+
+    messages: dict[str, dict[str, str]] = {}
+    for language in LANGUAGES:
+        with force_locale(language):
+            messages[language] = {
+                "confirmed": gettext("Permission confirmed"),
+                "pending": gettext("Permission ticket, not confirmed"),
+                "not-permission": gettext("Not a permission ticket"),
+                "unknown": gettext("Unknown ticket"),
+                "unavailable": gettext("The ticket desk cannot be reached"),
+                "title": gettext("What the volunteer response team's desk says of this ticket"),
+            }
+    return messages
+
+
+@bp.get("/userscript.js")
+def userscript() -> Response:
+    """The user script wiki users load from their common.js (see its first lines)."""
+    import json
+    from importlib.resources import files
+
+    source = files("wikibridge").joinpath("userscript/ticket-references.js").read_text("utf-8")
+    desk = request.url_root.rstrip("/")
+    body = source.replace("__DESK__", desk).replace(
+        "__MESSAGES__", json.dumps(_userscript_messages(), ensure_ascii=False, sort_keys=True)
+    )
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
