@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,11 +78,19 @@ def page_size(site: Any) -> int:
     return HIGH_PAGES_PER_REQUEST if "apihighlimits" in rights else PAGES_PER_REQUEST
 
 
-def sources(names: ReferenceNames, url_patterns: Sequence[str]) -> list[dict[str, str]]:
-    """The list queries that together find every citing page, as generator parameters."""
+def sources(
+    names: ReferenceNames, url_patterns: Sequence[str], redirects: Iterable[str] = ()
+) -> list[dict[str, str]]:
+    """The list queries that together find every citing page, as generator parameters.
+
+    A page transcluding a redirect is listed under the redirect's target too,
+    so redirects get no query of their own (each such page would be read twice).
+    """
+    skip = {title_key(r) for r in redirects}
     found: list[dict[str, str]] = []
     for name in dict.fromkeys(title_key(n) for n in (*names.permission, *names.pending)):
-        found.append({"generator": "embeddedin", "geititle": f"Template:{name}"})
+        if name not in skip:
+            found.append({"generator": "embeddedin", "geititle": f"Template:{name}"})
     for pattern in url_patterns:
         protocol, _, rest = pattern.partition("://")
         found.append(
@@ -213,16 +221,16 @@ def scan(
             state = {"started": utcnow().isoformat(), "source": 0, "continue": {}}
             state["redirects"] = redirects
             state["total"] = sum(
-                count_pages(site, s, progress)
-                for s in sources(names.with_redirects(redirects), url_patterns)
+                count_pages(site, s, progress) for s in sources(names, url_patterns, redirects)
             )
             _save(db, wiki, "scan", state)
             db.commit()
-    names = names.with_redirects(dict(state.get("redirects", {})))
+    redirects = dict(state.get("redirects", {}))
+    names = names.with_redirects(redirects)
     progress.total = int(state.get("total", 0)) or None
     progress.done = int(state.get("done", 0))
     limit = page_size(site)
-    all_sources = sources(names, url_patterns)
+    all_sources = sources(names, url_patterns, redirects)
     for index in range(int(state["source"]), len(all_sources)):
         source = all_sources[index]
         params: dict[str, Any] = {**_TEXT, **source, _limit_key(source): str(limit)}
