@@ -222,3 +222,27 @@ def test_the_worker_syncs_each_scanned_wiki_in_turn(app, wiki):
     assert [p.wiki for p in done] == ["commons"]
     assert live(app, prefix) == {title: {(TEMPLATE, N2, False)}}
     assert sync_due(app) == []  # one turn per interval, whoever asks
+
+
+def test_the_audit_finds_every_planted_bad_reference_and_no_good_one(app):
+    import io
+
+    from tickets.known import import_known
+    from tickets.reference_audit import audit
+    from wikibridge_sandbox.reference_samples import EXPECTED_FINDINGS, KNOWN_TICKETS_CSV
+
+    with new_session(app) as db:
+        import_known(db, io.StringIO(KNOWN_TICKETS_CSV), source="sandbox")
+        db.commit()
+    run_scan(app, restart=True)
+    with new_session(app) as db:
+        found = {
+            (f.problem, f.reference.title)
+            for f in audit(db)
+            if f.reference.title.startswith("File:Audit sample")
+        }
+        samples = db.scalars(
+            select(WikiReference.title).where(WikiReference.title.like("File:Audit sample%"))
+        ).all()
+    assert found == EXPECTED_FINDINGS
+    assert len(set(samples)) == 12  # the good ones were found too
