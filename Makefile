@@ -37,6 +37,7 @@ run: install deps
 	$(WB) sandbox configure
 	$(WB) db upgrade
 	$(WB) demo load --grant-sample-volunteers >/dev/null
+	$(WB) references scan >/dev/null
 	@$(WB) sandbox accounts
 	@echo "wikibridge is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(WB) run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads

@@ -27,6 +27,14 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "auth.callback": ("GET", "/oauth-callback", "public"),
     "auth.logout": ("POST", "/logout", "public"),
     "queues.index": ("GET", "/", "public"),
+    # Ticket references: public facts only (tests/test_public_references.py).
+    "cited.lookup": ("GET", "/cited", "public"),
+    "cited.ticket": ("GET", "/cited/tickets/{number}", "public"),
+    "cited.page": ("GET", "/cited/page?wiki=commons&title=File:A.jpg", "public"),
+    "cited.userscript": ("GET", "/cited/userscript.js", "public"),
+    "references_api.ticket": ("GET", "/api/v1/tickets/{number}", "public"),
+    "references_api.page": ("GET", "/api/v1/pages?wiki=commons&title=File:A.jpg", "public"),
+    "references_api.openapi": ("GET", "/api/v1/openapi.json", "public"),
     "queues.queue_view": ("GET", "/queues/{queue}", "read"),
     # Any volunteer may post a bulk action; each ticket is then checked on its own
     # (tests/test_queue_view.py shows the refusals).
@@ -67,6 +75,7 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "admin_desk.news": ("GET", "/admin/news", "admin"),
     "admin_desk.save_news": ("POST", "/admin/news", "admin"),
     "admin.volunteers": ("GET", "/admin/volunteers", "admin"),
+    "reference_report.report": ("GET", "/admin/references", "admin"),
     "admin.grant_access": ("POST", "/admin/volunteers/grant", "admin"),
     "admin.revoke_access": ("POST", "/admin/volunteers/{vid}/revoke", "admin"),
     "admin.set_role": ("POST", "/admin/volunteers/{vid}/role", "head"),

@@ -61,8 +61,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         health,
         labels,
         pages,
+        public_references,
         queues,
         redaction,
+        reference_report,
+        references_api,
         search,
         security,
         ticket_actions,
@@ -87,4 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(answers.bp)
     app.register_blueprint(articles.bp)
     app.register_blueprint(search.bp)
+    app.register_blueprint(public_references.bp)
+    app.register_blueprint(references_api.bp)
+    app.register_blueprint(reference_report.bp)
     return app

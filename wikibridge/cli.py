@@ -21,6 +21,7 @@ from flask.cli import AppGroup, FlaskGroup
 from wikibridge import create_app
 from wikibridge.mail.cli import mail_cli, register_transports
 from wikibridge.wiki.cli import wiki_cli
+from wikibridge.wiki.reference_cli import references_cli
 
 
 def _make_app() -> Any:
@@ -190,3 +191,4 @@ cli.add_command(mail_cli)
 register_transports()
 cli.add_command(config_cli)
 cli.add_command(wiki_cli)
+cli.add_command(references_cli)

@@ -70,6 +70,29 @@ DEFAULTS: dict[str, Any] = {
     "PERMISSION_TEMPLATE_ALIASES": ["VRT permission", "OTRS permission"],
     # Marks a file whose permission arrived but is not verified yet.
     "PENDING_TEMPLATE": "Permission pending",
+    # Ticket references on the wikis (`wikibridge references scan|sync`): the
+    # permission templates' older names, the pending/received templates, the old
+    # system's ticket URLs (exturlusage prefixes), and interwiki prefixes leading
+    # to ticket numbers and to the old system's internal ids.
+    "REFERENCE_PERMISSION_TEMPLATES": ["PermissionOTRS"],
+    "REFERENCE_PENDING_TEMPLATES": [
+        "Permission pending",
+        "Permission received",
+        "OTRS pending",
+        "OTRS received",
+    ],
+    "REFERENCE_URL_PATTERNS": [
+        "https://ticket.wikimedia.org/otrs/index.pl",
+        "https://otrs.wikimedia.org/otrs/index.pl",
+    ],
+    "REFERENCE_NUMBER_PREFIXES": ["ticket"],
+    "REFERENCE_ID_PREFIXES": ["otrs", "vrts"],
+    # This desk's public address (ticket links to it count as references).
+    "DESK_URL": "",
+    # Requests per minute one client may make to the public references API and pages.
+    "PUBLIC_API_REQUESTS_PER_MINUTE": 300,
+    # Minutes between two incremental syncs in the worker; 0: never.
+    "REFERENCE_SYNC_MINUTES": 5,
     # Removed when the permission is confirmed.
     "NO_PERMISSION_TEMPLATES": ["No permission since"],
     "RECEIVED_TEMPLATES": ["Permission received"],

@@ -116,6 +116,14 @@ def _followup_due() -> None:
         session.commit()
 
 
+def _reference_sync() -> None:
+    from wikibridge.wiki.reference_scan import sync_due
+
+    app = job_app()
+    with app.app_context():
+        sync_due(app)
+
+
 class Jobs:
     """The app's job queue and the tasks it knows."""
 
@@ -144,6 +152,12 @@ class Jobs:
         self.followup_due: Callable[..., Any] = huey.periodic_task(
             crontab(minute="*"), name="followup_due"
         )(_followup_due)
+
+        # Each minute; sync_due lets one worker follow each scanned wiki's
+        # recent changes every REFERENCE_SYNC_MINUTES.
+        self.reference_sync: Callable[..., Any] = huey.periodic_task(
+            crontab(minute="*"), name="reference_sync"
+        )(_reference_sync)
 
     def run_worker(self, app: Flask, threads: int = 2, stop: threading.Event | None = None) -> None:
         """Take jobs off the queue until ``stop`` is set (or forever)."""

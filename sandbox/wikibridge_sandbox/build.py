@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from wikibridge_sandbox import seed
+from wikibridge_sandbox import reference_samples, seed
 from wikibridge_sandbox.packages import MW_ROOT, php_binary, run_command
 from wikibridge_sandbox.servers import ensure_server, stop_server
 from wikibridge_sandbox.state import WIKI_TITLES, SandboxError, SandboxState, SandboxWiki
@@ -48,6 +48,13 @@ def build_wiki(state: SandboxState, wiki: SandboxWiki) -> None:
         "accounts",
         _digest(state.bot, state.volunteers),
         lambda: _create_accounts(state, wiki),
+    )
+    # Interwiki prefixes before the pages, so [[ticket:N]] links count as such.
+    _step(
+        wiki,
+        "interwiki",
+        _digest(reference_samples.INTERWIKI),
+        lambda: reference_samples.install_interwiki(wiki.db_dir / f"{wiki.name}.sqlite"),
     )
     # Templates before the files, so file pages render with them from the start.
     pages = seed.COMMONS_PAGES if wiki.name == "commons" else seed.META_PAGES

@@ -98,8 +98,20 @@ def grant_sample_volunteers(app: Flask) -> list[str]:
 
 
 def load_demo(app: Flask) -> list[str]:
-    """Deliver the demo messages; return the ticket numbers. Grants nothing."""
-    return [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]
+    """Deliver the demo messages and import the sandbox's known old tickets.
+
+    Returns the ticket numbers. Grants nothing.
+    """
+    import io
+
+    from tickets.known import import_known
+    from wikibridge_sandbox.reference_samples import KNOWN_TICKETS_CSV
+
+    numbers = [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]
+    with new_session(app) as db:
+        import_known(db, io.StringIO(KNOWN_TICKETS_CSV), source="sandbox")
+        db.commit()
+    return numbers
 
 
 demo_cli = AppGroup("demo", help="Demo data for trying the desk out (development only).")

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 
 from tickets.numbers import format_number
+from wikibridge_sandbox.reference_samples import REFERENCE_PAGES
 
 __all__ = [
     "ABUSE_FILTERS",
@@ -125,6 +126,7 @@ MUSEUM_CATEGORY = "Category:Photos from the Example Museum"
 
 COMMONS_PAGES: dict[str, str] = {
     **TEMPLATES,
+    **REFERENCE_PAGES,
     MUSEUM_CATEGORY: (
         "Photos donated by the Example Museum; the museum's permission statement "
         "is expected at the VRT.\n"

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tickets.references import INTERWIKI, PENDING, TEMPLATE, URL, Citation
 from wikibridge.wiki.references import (
-    INTERWIKI,
-    PENDING,
-    TEMPLATE,
-    URL,
-    Reference,
     ReferenceNames,
     find_references,
     template_key,
@@ -135,16 +131,16 @@ def test_url_and_interwiki_links_in_text():
         "and [[Category:Tickets]]."
     )
     assert find_references(text, NAMES) == [
-        Reference(
+        Citation(
             URL,
             N,
             False,
             source=f"https://ticket.wikimedia.org/otrs/index.pl?Action=AgentTicketZoom&TicketNumber={N}",
         ),
-        Reference(INTERWIKI, "2017010110000015", False, source="ticket:2017010110000015"),
-        Reference(INTERWIKI, "55", True, source="otrs:55"),
-        Reference(INTERWIKI, "77", True, source="vrts:77"),
-        Reference(INTERWIKI, "nothing?", False, source="Ticket:nothing?"),
+        Citation(INTERWIKI, "2017010110000015", False, source="ticket:2017010110000015"),
+        Citation(INTERWIKI, "55", True, source="otrs:55"),
+        Citation(INTERWIKI, "77", True, source="vrts:77"),
+        Citation(INTERWIKI, "nothing?", False, source="Ticket:nothing?"),
     ]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-import tickets.access  # noqa: F401 - registers queue_grant on the metadata
+import tickets.access  # registers queue_grant on the metadata
+import tickets.references  # noqa: F401 - registers the reference tables on the metadata
 import wikibridge.sessions  # noqa: F401 - registers login_session on the metadata
 from tickets.models import Base
 from wikibridge.engine import make_engine

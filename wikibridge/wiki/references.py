@@ -18,17 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import mwparserfromhell
 from mwparserfromhell.nodes import ExternalLink, Template, Wikilink
 from mwparserfromhell.wikicode import Wikicode
 
-#: The kinds of reference, as stored.
-TEMPLATE = "template"
-PENDING = "pending"
-URL = "url"
-INTERWIKI = "interwiki"
+from tickets.references import INTERWIKI, PENDING, TEMPLATE, URL, Citation
 
 
 def title_key(name: str) -> str:
@@ -114,19 +111,6 @@ class ReferenceNames:
         )
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One citation of a ticket on a page."""
-
-    kind: str
-    #: The ticket number (or old-system id) as written, stripped of spaces.
-    ticket: str
-    #: True when ``ticket`` is the old system's internal id, not a number.
-    is_id: bool = False
-    #: The template's canonical name, or the URL / interwiki target as written.
-    source: str = ""
-
-
 # What MediaWiki never renders. An unclosed comment or <includeonly> runs to
 # the end of the page, as in MediaWiki's preprocessor; an unclosed <nowiki>
 # or <pre> is shown as text, so only closed pairs are blanked.
@@ -154,7 +138,7 @@ def _parameter(template: Template, names: Iterable[str]) -> str:
     return ""
 
 
-def _from_templates(code: Wikicode, names: ReferenceNames) -> Iterator[Reference]:
+def _from_templates(code: Wikicode, names: ReferenceNames) -> Iterator[Citation]:
     kinds = names.kinds()
     special = {title_key(k): v for k, v in names.special_parameters.items()}
     for template in code.filter_templates(recursive=True):
@@ -163,7 +147,7 @@ def _from_templates(code: Wikicode, names: ReferenceNames) -> Iterator[Reference
             continue
         ticket = _parameter(template, special.get(key, names.parameters))
         if ticket:
-            yield Reference(kinds[key], "".join(ticket.split()), source=key)
+            yield Citation(kinds[key], "".join(ticket.split()), source=key)
 
 
 _OLD_ZOOM = re.compile(r"index\.pl$", re.IGNORECASE)
@@ -192,13 +176,13 @@ def ticket_in_url(url: str, desk_prefixes: Iterable[str] = ()) -> tuple[str, boo
     return None
 
 
-def _from_links(code: Wikicode, names: ReferenceNames) -> Iterator[Reference]:
+def _from_links(code: Wikicode, names: ReferenceNames) -> Iterator[Citation]:
     for link in code.filter_external_links(recursive=True):
         assert isinstance(link, ExternalLink)
         url = str(link.url)
         found = ticket_in_url(url, names.desk_prefixes)
         if found is not None and found[0]:
-            yield Reference(URL, found[0], is_id=found[1], source=url)
+            yield Citation(URL, found[0], is_id=found[1], source=url)
     numbers = {p.lower() for p in names.number_prefixes}
     ids = {p.lower() for p in names.id_prefixes}
     for wikilink in code.filter_wikilinks(recursive=True):
@@ -211,16 +195,44 @@ def _from_links(code: Wikicode, names: ReferenceNames) -> Iterator[Reference]:
         ticket = "".join(unquote(rest).split())
         if not ticket or prefix not in numbers | ids:
             continue
-        yield Reference(INTERWIKI, ticket, is_id=prefix in ids, source=target)
+        yield Citation(INTERWIKI, ticket, is_id=prefix in ids, source=target)
 
 
-def find_references(text: str, names: ReferenceNames) -> list[Reference]:
+def find_references(text: str, names: ReferenceNames) -> list[Citation]:
     """Every ticket reference ``text`` renders, in order, each distinct one once."""
     code = mwparserfromhell.parse(rendered_source(text))
-    seen: set[Reference] = set()
-    found: list[Reference] = []
+    seen: set[Citation] = set()
+    found: list[Citation] = []
     for reference in (*_from_templates(code, names), *_from_links(code, names)):
         if reference not in seen:
             seen.add(reference)
             found.append(reference)
     return found
+
+
+def names_from_settings(config: Any) -> ReferenceNames:
+    """The reference names of the desk's settings (a Flask config or a mapping)."""
+    desk = str(config.get("DESK_URL") or "").rstrip("/")
+    return ReferenceNames(
+        permission=tuple(
+            dict.fromkeys(
+                [
+                    config["PERMISSION_TEMPLATE"],
+                    *config["PERMISSION_TEMPLATE_ALIASES"],
+                    *config.get("REFERENCE_PERMISSION_TEMPLATES", []),
+                ]
+            )
+        ),
+        pending=tuple(
+            dict.fromkeys(
+                [
+                    config["PENDING_TEMPLATE"],
+                    *config.get("RECEIVED_TEMPLATES", []),
+                    *config.get("REFERENCE_PENDING_TEMPLATES", []),
+                ]
+            )
+        ),
+        number_prefixes=tuple(config.get("REFERENCE_NUMBER_PREFIXES", ["ticket"])),
+        id_prefixes=tuple(config.get("REFERENCE_ID_PREFIXES", ["otrs", "vrts"])),
+        desk_prefixes=(f"{desk}/tickets/",) if desk else (),
+    )
