@@ -189,3 +189,15 @@ def test_the_user_script_is_served_with_the_desk_address_and_its_words(desk):
     assert "'https://desk.example/api/v1/tickets/'" in script
     assert "__DESK__" not in script and "__MESSAGES__" not in script
     assert "Freigabe bestätigt" in script and "Unknown ticket" in script
+
+
+def test_the_zoom_shows_where_the_ticket_is_cited(desk):
+    from tests.helpers import log_in
+
+    client = desk.test_client()
+    log_in(desk, client, "Ada", role="admin")
+    number = desk.extensions["numbers"]["confirmed"]
+    html = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "Cited on" in html and "File:A.jpg" in html and "revision 10" in html
+    german = client.get(f"/tickets/{number}?lang=de").get_data(as_text=True)
+    assert "Zitiert auf" in german

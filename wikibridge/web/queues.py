@@ -32,6 +32,7 @@ from tickets.listing import (
 from tickets.models import Article, History, PageLink, Ticket
 from tickets.moves import move_ticket
 from tickets.recipients import reply_to_addresses
+from tickets.references import live_references_of_ticket
 from tickets.search import same_customer
 from tickets.tickets import ticket_by_number
 from tickets.workflow import (
@@ -223,6 +224,8 @@ def zoom(number: str) -> str:
         priority=priority_label(ticket.priority),
         wikis=wikis,
         default_wiki=next(iter(wikis)),
+        # The pages of the wikis citing this ticket now (references scan and sync).
+        cited_on=live_references_of_ticket(db.session(), ticket.number),
         **pages_context(ticket),
     )
 
