@@ -239,6 +239,9 @@ $wgUseInstantCommons = false;
 {extensions}
 
 $wgEnableBotPasswords = true;
+// Wiki users load gadgets and user scripts from their common.js, as on Commons
+// (the desk's ticket-references user script is tested that way).
+$wgAllowUserJs = true;
 $wgGroupPermissions['vrt-permissions']['read'] = true;
 $wgAddGroups['sysop'][] = 'vrt-permissions';
 $wgRemoveGroups['sysop'][] = 'vrt-permissions';
