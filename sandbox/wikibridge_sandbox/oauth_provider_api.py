@@ -4,11 +4,17 @@ A request signed with a valid OAuth 1.0a access token, or carrying a valid
 OAuth 2 bearer token, is checked by oauthlib and passed to the real wiki in
 that volunteer's own proxy session, without its signature; an unsigned one
 goes anonymously; a bad one gets MediaWiki's ``mwoauth-invalid-authorization``.
+
+While the file ``<state>/oauth/switches/nonce-used`` exists, every valid
+OAuth 1.0a request of a user it names (one per line; an empty file names
+everyone) is answered as the real extension answers all of them when
+``$wgMWOAuthCentralWiki`` names the wiki itself: "Nonce already used".
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from flask import Response, jsonify
@@ -20,7 +26,7 @@ from wikibridge_sandbox.oauth_provider_oauth1 import OAuth1Endpoints, failure_re
 from wikibridge_sandbox.oauth_provider_wiki import ProxyError, WikiBackend
 from wikibridge_sandbox.state import SandboxWiki
 
-__all__ = ["ApiProxy"]
+__all__ = ["ApiProxy", "nonce_switch"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,20 @@ _REFUSED_ACTIONS = {
     "resetpassword",
 }
 _PASSED_HEADERS = ("User-Agent", "Accept", "Accept-Language", "Api-User-Agent")
+
+
+def nonce_switch(state_dir: Path) -> Path:
+    """The switch file that makes signed requests fail with "Nonce already used"."""
+    return Path(state_dir) / "oauth" / "switches" / "nonce-used"
+
+
+def _nonce_refused(state_dir: Path, username: str) -> bool:
+    try:
+        names = nonce_switch(state_dir).read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        return False
+    names = [name.strip() for name in names if name.strip()]
+    return not names or username in names
 
 
 class ApiProxy:
@@ -97,6 +117,13 @@ class ApiProxy:
                     + failure_reason(checked),
                 )
             username = checked.grant.username
+            if _nonce_refused(self.backend.state_dir, username):
+                return self.error(
+                    wiki,
+                    "mwoauth-invalid-authorization",
+                    "The authorization headers in your request are not valid: "
+                    f"Nonce already used: {checked.nonce}",
+                )
         elif authorization.lower().startswith("bearer "):
             valid, checked = self.oauth2.verify_request(
                 signed.uri,

@@ -7,12 +7,21 @@ runs out, another worker claims it, re-reads the pages still queued and
 recognises an edit it already made (the page carries the ticket, and its
 latest revision is ours with the ticket in the summary), so no page is
 edited twice.
+
+The lease names its holder (:func:`runner_id`). Every write of a runner —
+a renewal, a page's outcome, the batch's end — goes in one transaction with
+``UPDATE wiki_batch ... WHERE lease_owner = <me>``; when that finds no row,
+another runner has taken the batch over, and this one rolls back and stops
+(:class:`LeaseLost`) without writing anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +37,7 @@ from wikibridge.db import new_session
 from wikibridge.wiki.credentials import REVOKED, NeedsLogin, credentials_for, target_for
 from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
 from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
-from wikibridge.wiki.pwb import LoginRefused, site_as
+from wikibridge.wiki.pwb import LoginRefused, SignatureRefused, site_as
 from wikibridge.wiki.states import state_of
 
 log = logging.getLogger(__name__)
@@ -37,6 +46,8 @@ log = logging.getLogger(__name__)
 FINAL = ("done", "skipped", "conflict", "failed", "cancelled")
 #: Batch states in which nobody works on the batch, so it may be cancelled.
 CANCELLABLE = ("queued", "paused", "stopped")
+#: Every state of a batch, those that wait first; the last two end it.
+BATCH_STATES = ("queued", "running", "paused", "stopped", "done", "cancelled")
 #: How long a worker may go without a sign of life before another resumes its
 #: batch (it renews the lease before each page): long enough to outlast one
 #: page's maxlag and rate-limit waits. ``WIKI_LEASE_SECONDS`` overrides it.
@@ -50,6 +61,15 @@ def lease_of(app: Flask) -> dt.timedelta:
 
 class WikiUnavailable(Exception):
     """The wiki did not answer (or is too lagged): try the batch again later."""
+
+
+class LeaseLost(Exception):
+    """Another runner holds the batch now: this one stops without writing."""
+
+
+def runner_id() -> str:
+    """A name for one run of a batch, unique across hosts, processes and threads."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -141,8 +161,8 @@ def create_batch(
     return list(batches.values())
 
 
-def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE) -> bool:
-    """Take the batch for this worker unless another one holds a live lease."""
+def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE, owner: str = "") -> bool:
+    """Take the batch for ``owner`` (:func:`runner_id`) unless another holds a live lease."""
     now = utcnow()
     result = db.execute(
         update(WikiBatch)
@@ -154,10 +174,27 @@ def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE) -> bool:
                 & or_(WikiBatch.lease_until.is_(None), WikiBatch.lease_until < now),
             ),
         )
-        .values(status="running", lease_until=now + lease, message="")
+        .values(
+            status="running", lease_until=now + lease, lease_owner=owner or runner_id(), message=""
+        )
         .execution_options(synchronize_session=False)
     )
     db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(db: Session, batch_id: int, owner: str, lease: dt.timedelta = LEASE) -> bool:
+    """Extend ``owner``'s lease, with whatever the session holds; False if another has it.
+
+    The caller commits on True (the renewal and its outcome writes then land
+    together) and rolls back on False.
+    """
+    result = db.execute(
+        update(WikiBatch)
+        .where(WikiBatch.id == batch_id, WikiBatch.lease_owner == owner)
+        .values(lease_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -203,12 +240,17 @@ def cancel(db: Session, batch_id: int, username: str) -> int | None:
     state changes in one conditional UPDATE, so a worker claiming it at the
     same moment gets either all of it or none. Pages already edited stay
     edited (undo them apart); the others end "cancelled", each in the
-    ticket's history, nothing deleted.
+    ticket's history, nothing deleted, and so does the batch.
     """
     taken = db.execute(
         update(WikiBatch)
         .where(WikiBatch.id == batch_id, WikiBatch.status.in_(CANCELLABLE))
-        .values(status="done", lease_until=None, message=f"cancelled by {username}")
+        .values(
+            status="cancelled",
+            lease_until=None,
+            lease_owner=None,
+            message=f"cancelled by {username}",
+        )
         .execution_options(synchronize_session=False)
     )
     if not taken.rowcount:  # type: ignore[attr-defined]
@@ -248,45 +290,57 @@ def run_batch(
     on_page: Hook | None = None,
     before_edit: Hook | None = None,
 ) -> str:
-    """Run what is left of a batch; return "done", "paused", "stopped" or "busy".
+    """Run what is left of a batch; return "done", "paused", "stopped", "busy" or "lost".
 
-    ``on_page`` is told of each page outcome (the command line's progress
-    bar); ``before_edit`` runs between reading a page and saving it (tests
-    use it to make a concurrent edit). Raises :class:`WikiUnavailable` when
-    the wiki does not answer, after putting the batch back in the queue.
+    "busy": another runner holds the batch; "lost": this run's lease ran out
+    and another runner took the batch over, so this one stopped without
+    writing. ``on_page`` is told of each page outcome (the command line's
+    progress bar); ``before_edit`` runs between reading a page and saving it
+    (tests use it to make a concurrent edit). Raises
+    :class:`WikiUnavailable` when the wiki does not answer, after putting the
+    batch back in the queue.
     """
+    owner = runner_id()
     with new_session(app) as db:
-        if not claim(db, batch_id, lease_of(app)):
+        if not claim(db, batch_id, lease_of(app), owner):
             return "busy"
         batch = db.get(WikiBatch, batch_id)
         assert batch is not None
-        runner = _Runner(app, db, batch, on_page, before_edit)
+        runner = _Runner(app, db, batch, owner, on_page, before_edit)
         try:
-            return runner.run()
-        except NeedsLogin as exc:
-            if batch.as_bot:  # no volunteer can log the bot in: an admin must look
-                runner.pause("stopped", f"the bot could not log in: {exc}")
+            try:
+                return runner.run()
+            except NeedsLogin as exc:
+                if batch.as_bot:  # no volunteer can log the bot in: an admin must look
+                    runner.pause("stopped", f"the bot could not log in: {exc}")
+                    return "stopped"
+                runner.pause("paused", str(exc))
+                return "paused"
+            except LoginRefused as exc:
+                runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
                 return "stopped"
-            runner.pause("paused", str(exc))
-            return "paused"
-        except LoginRefused as exc:
-            runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
-            return "stopped"
-        except WikiUnavailable as exc:
+            except SignatureRefused as exc:
+                # Logging in again cannot help: the wiki's own setup is at fault.
+                runner.pause("stopped", f"{exc}; then resume the batch")
+                return "stopped"
+            except WikiUnavailable as exc:
+                db.rollback()
+                runner.end("queued", str(exc))
+                raise
+            except LeaseLost:
+                raise
+            except Exception:
+                # Not retried blindly (it would fail the same way): kept for an admin.
+                log.exception("wiki batch %s stopped", batch_id)
+                runner.pause(
+                    "stopped",
+                    "an internal error stopped the batch; the admins can see why and resume it",
+                )
+                return "stopped"
+        except LeaseLost:
             db.rollback()
-            batch.status = "queued"
-            batch.lease_until = None
-            batch.message = str(exc)
-            db.commit()
-            raise
-        except Exception:
-            # Not retried blindly (it would fail the same way): kept for an admin.
-            log.exception("wiki batch %s stopped", batch_id)
-            runner.pause(
-                "stopped",
-                "an internal error stopped the batch; the admins can see why and resume it",
-            )
-            return "stopped"
+            log.warning("wiki batch %s: lease lost to another runner; %s stops", batch_id, owner)
+            return "lost"
 
 
 class _Runner:
@@ -295,12 +349,15 @@ class _Runner:
         app: Flask,
         db: Session,
         batch: WikiBatch,
+        owner: str,
         on_page: Hook | None,
         before_edit: Hook | None,
     ) -> None:
         self.app = app
         self.db = db
         self.batch = batch
+        self.batch_id = batch.id
+        self.owner = owner
         self.on_page = on_page
         self.before_edit = before_edit
         self.names = template_names(app.config)
@@ -320,11 +377,14 @@ class _Runner:
                     creds,
                     self.app.config["PYWIKIBOT_FAMILY_FILES"],
                     self.app.instance_path,
+                    # Waiting for another job's edits must not cost this run its lease.
+                    while_waiting=self._commit,
+                    wait_step=lease_of(self.app).total_seconds() / 3,
                 ) as site:
                     self.site = site
                     site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
                     self._chunk(chunk)
-            except (NeedsLogin, WikiUnavailable):
+            except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost):
                 raise
             except Exception as exc:
                 if _is_revoked(exc):
@@ -335,18 +395,33 @@ class _Runner:
                         "trying again shortly"
                     ) from exc
                 raise
-        self.batch.status = "done"
-        self.batch.lease_until = None
-        self.db.commit()
+        self.end("done", "")
         return "done"
+
+    def _commit(self) -> None:
+        """Commit what the session holds, with a renewed lease, if the batch is still ours."""
+        if not renew(self.db, self.batch_id, self.owner, lease_of(self.app)):
+            self.db.rollback()
+            raise LeaseLost(f"batch {self.batch_id} is held by another runner now")
+        self.db.commit()
+
+    def end(self, status: str, message: str) -> None:
+        """Give the batch up in ``status`` (with what the session holds), if it is still ours."""
+        result = self.db.execute(
+            update(WikiBatch)
+            .where(WikiBatch.id == self.batch_id, WikiBatch.lease_owner == self.owner)
+            .values(status=status, message=message, lease_until=None, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            self.db.rollback()
+            raise LeaseLost(f"batch {self.batch_id} is held by another runner now")
+        self.db.commit()
 
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in
         again, "stopped" until someone resumes it by hand."""
         self.db.rollback()
-        self.batch.status = status
-        self.batch.lease_until = None
-        self.batch.message = message
         for action in self.pending():
             action.status = "needs-login" if status == "paused" else "queued"
             action.message = message
@@ -358,7 +433,7 @@ class _Runner:
             wiki=self.batch.wiki,
             message=message,
         )
-        self.db.commit()
+        self.end(status, message)
 
     # --- one chunk of at most 50 pages --------------------------------------
 
@@ -373,10 +448,10 @@ class _Runner:
         snaps = self._read([a.link.title for a in actions])
         for action in actions:
             action.status = "running"
-            self._renew()
+            self._commit()
             try:
                 self._page(action, snaps[action.link.title], action.id in was_running)
-            except (NeedsLogin, WikiUnavailable):
+            except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost):
                 raise
             except Exception as exc:
                 if _is_unavailable(exc) or _is_revoked(exc):
@@ -386,10 +461,6 @@ class _Runner:
                 self._finish(
                     action, "failed", "an internal error stopped the edit; the admins can see why"
                 )
-
-    def _renew(self) -> None:
-        self.batch.lease_until = utcnow() + lease_of(self.app)
-        self.db.commit()
 
     def _page(self, action: PageAction, snap: Snapshot, interrupted: bool) -> None:
         plan = self._plan(action, snap)
@@ -515,7 +586,7 @@ class _Runner:
             user=self.username,
             as_bot=self.batch.as_bot,
         )
-        self.db.commit()
+        self._commit()
         if self.on_page is not None:
             self.on_page(action)
 
