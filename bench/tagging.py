@@ -27,12 +27,27 @@ phase every file is read back through ``api.php`` (50 a request); the bench
 exits 1 if any file lacks the tag.  The target is at most 1.1 requests per
 tagged file for the batch (a batch pays about 2 requests per 50 files and 1
 per run on top of its edits, so small ``--files`` miss it).
+
+Then the scaling section (``--scale-files M``, default 120; 0 skips it):
+pywikibot's credentials are process-global, so one worker process makes its
+edits one at a time whatever its ``--threads``; more edits at once need more
+processes.  M files (``Tagging bench scale NNNN.png``, reset before each
+run, untimed) are split into 8 bot batches of one ticket and queued on a
+SQLite job queue; 1, 2 and 4 ``wikibridge worker --threads 1`` processes
+(started first, on the same database, instance folder and queue, put
+throttle 0) work them off.  Timed from queueing until every batch is done,
+so each worker's first job pays its pywikibot import and bot login; printed
+as files per minute and the ratio to one worker.  The sandbox wiki serves 4
+requests at once (``PHP_CLI_SERVER_WORKERS``) and shares the machine's cores
+with the workers, which bounds what more processes can gain here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +74,11 @@ from wikibridge_sandbox.wikis import SandboxState, SandboxWiki
 DEFAULT_DIR = Path("~/.local/state/wikibridge/bench-sandbox")
 DEFAULT_PORT_BASE = 18280
 PREFIXES = {"wikibridge": "Tagging bench wikibridge", "pywikibot": "Tagging bench pywikibot"}
+SCALE_PREFIX = "Tagging bench scale"
+#: Batches the scaling runs split their files into: a batch runs in one
+#: worker, so there must be more batches than workers.
+SCALE_BATCHES = 8
+WORKER_COUNTS = (1, 2, 4)
 FAMILY = "sandboxdirect"
 #: The issue's target for the batch runner.
 TARGET_PER_FILE = 1.1
@@ -80,6 +100,21 @@ class Phase:
     def per_file(self) -> float:
         """HTTP requests per file."""
         return self.requests / self.files if self.files else 0.0
+
+    @property
+    def per_minute(self) -> float:
+        """Files tagged per minute."""
+        return self.files / self.seconds * 60 if self.seconds else 0.0
+
+
+@dataclass
+class Scaled:
+    """Files tagged by ``workers`` worker processes, as measured."""
+
+    workers: int
+    files: int
+    seconds: float
+    tagged: int
 
     @property
     def per_minute(self) -> float:
@@ -228,14 +263,14 @@ def make_app(state: SandboxState, workdir: Path) -> Flask:
     return app
 
 
-def new_ticket(app: Flask) -> str:
+def new_ticket(app: Flask, subject: str = "Permission for my photos") -> str:
     """Deliver one permission statement; the new ticket's number."""
     from wikibridge.mail.store import store_message
 
     msg = EmailMessage()
     msg["From"] = "Jane <jane@example.net>"
     msg["To"] = "permissions@wikimedia.org"
-    msg["Subject"] = "Permission for my photos"
+    msg["Subject"] = subject
     msg.set_content("I took all these photos and release them under CC BY-SA 4.0.")
     return store_message(app, msg.as_bytes()).number
 
@@ -336,6 +371,138 @@ def run_pywikibot(app: Flask, number: str, titles: Sequence[str]) -> Phase:
     )
 
 
+# --- scaling over worker processes ----------------------------------------------
+
+
+def worker_env(app: Flask, jobs_url: str, jobs_name: str) -> dict[str, str]:
+    """The environment a ``wikibridge worker`` needs to act as ``app`` on ``jobs_url``."""
+    keys = (
+        "DATABASE_URL",
+        "SECRET_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "SERVER_NAME",
+        "WIKIS",
+        "PYWIKIBOT_FAMILY_FILES",
+        "BOT_USERNAME",
+        "BOT_PASSWORD",
+        "WIKI_PUT_THROTTLE",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIKIBRIDGE_")}
+    for key in keys:
+        value = app.config[key]
+        env[f"WIKIBRIDGE_{key}"] = value if isinstance(value, str) else json.dumps(value)
+    env["WIKIBRIDGE_INSTANCE_PATH"] = app.instance_path
+    env["WIKIBRIDGE_JOBS_URL"] = jobs_url
+    env["WIKIBRIDGE_JOBS_NAME"] = jobs_name
+    env["WIKIBRIDGE_WORKER_IN_PROCESS"] = "false"
+    return env
+
+
+def start_workers(count: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
+    """``count`` worker processes, each once it says it waits for jobs."""
+    command = [str(Path(sys.executable).with_name("wikibridge")), "worker", "--threads", "1"]
+    workers = []
+    for n in range(count):
+        log = open(logs / f"worker-{count}-{n}.log", "wb")  # noqa: SIM115 (kept by the process)
+        workers.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=log))
+    for worker in workers:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        if b"waiting for jobs" not in line:
+            raise RuntimeError(f"a worker did not start: {line!r}; see {logs}")
+    return workers
+
+
+def stop_workers(workers: Sequence[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each worker, then wait for it to end."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+def run_scaled(app: Flask, state: SandboxState, workers: int, count: int, workdir: Path) -> Scaled:
+    """Tag ``count`` freshly reset files with ``workers`` worker processes."""
+    from sqlalchemy import select
+
+    from tickets.models import PageLink, Ticket, WikiBatch
+    from wikibridge.db import new_session
+    from wikibridge.jobs import jobs_of
+    from wikibridge.wiki.batches import create_batch
+    from wikibridge_sandbox.seed import upload_many
+
+    with AdminSession(state.commons.api_url) as admin:
+        admin.login(state.admin.username, state.admin.password)
+        titles = upload_many(admin, SCALE_PREFIX, count)
+    jobs_url = f"sqlite:///{workdir / f'jobs-{workers}.sqlite3'}"
+    jobs_name = f"bench-scale-{workers}"
+    queue_app = bench_app(
+        app.config["DATABASE_URL"],
+        workdir,
+        **{k: app.config[k] for k in ("WIKIS", "PYWIKIBOT_FAMILY_FILES")},
+        JOBS_URL=jobs_url,
+        JOBS_NAME=jobs_name,
+        WORKER_IN_PROCESS=False,
+    )
+    number = new_ticket(app, f"Permission for my photos, {workers} worker(s)")
+    ids: list[int] = []
+    with new_session(app) as db:
+        ticket = db.scalars(select(Ticket).where(Ticket.number == number)).one()
+        size = -(-len(titles) // SCALE_BATCHES)
+        for start in range(0, len(titles), size):
+            links = [
+                PageLink(ticket=ticket, wiki="commons", title=title, linked_by=REQUESTED_BY)
+                for title in titles[start : start + size]
+            ]
+            db.add_all(links)
+            db.flush()
+            (batch,) = create_batch(db, ticket, links, "confirm", REQUESTED_BY, None, as_bot=True)
+            ids.append(batch.id)
+        db.commit()
+    env = worker_env(app, jobs_url, jobs_name)
+    running = start_workers(workers, env, workdir)
+    try:
+        began = time.perf_counter()
+        jobs = jobs_of(queue_app)
+        for batch_id in ids:
+            jobs.wiki_batch(batch_id)
+        while True:
+            with new_session(app) as db:
+                states = list(db.scalars(select(WikiBatch.status).where(WikiBatch.id.in_(ids))))
+            if all(s in ("done", "stopped", "paused", "cancelled") for s in states):
+                break
+            if any(w.poll() is not None for w in running):
+                raise RuntimeError(f"a worker ended early; see {workdir}")
+            time.sleep(0.1)
+        seconds = time.perf_counter() - began
+    finally:
+        stop_workers(running)
+        queue_app.extensions["db_engine"].dispose()
+    if set(states) != {"done"}:
+        print(f"{workers} workers: batches ended {states}", file=sys.stderr)
+    return Scaled(workers, count, seconds, count_tagged(state.commons.api_url, titles, number))
+
+
+def scale_table(runs: Sequence[Scaled]) -> str:
+    """Files per minute by worker processes, with the ratio to one."""
+    one = runs[0].per_minute
+    lines = [
+        f"scaling: {runs[0].files} files in {SCALE_BATCHES} bot batches, "
+        "wikibridge worker --threads 1 processes, SQLite job queue, put throttle 0",
+        f"{'workers':>8}{'files':>7}{'tagged':>8}{'seconds':>9}{'files/min':>11}{'vs 1':>7}",
+    ]
+    for run in runs:
+        lines.append(
+            f"{run.workers:>8}{run.files:>7}{run.tagged:>8}{run.seconds:>9.1f}"
+            f"{run.per_minute:>11.0f}{run.per_minute / one:>6.2f}x"
+        )
+    return "\n".join(lines)
+
+
 # --- output ----------------------------------------------------------------------
 
 
@@ -381,6 +548,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help=f"commons port, meta the next (default: the sandbox's own, else {DEFAULT_PORT_BASE})",
     )
+    parser.add_argument(
+        "--scale-files",
+        type=int,
+        default=120,
+        help="files for each run of 1, 2 and 4 worker processes (default 120; 0 skips)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
     if args.files < 1:
@@ -401,9 +574,19 @@ def main(argv: list[str] | None = None) -> int:
                 phase = run(app, number, titles[name])
                 phase.tagged = count_tagged(commons.api_url, titles[name], number)
                 phases.append(phase)
+            scaled = []
+            for workers in WORKER_COUNTS if args.scale_files > 0 else ():
+                print(
+                    f"{workers} worker(s): tagging {args.scale_files} files …",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                scaled.append(run_scaled(app, state, workers, args.scale_files, Path(tmp)))
         finally:
             app.extensions["db_engine"].dispose()
     print(table(phases, args.files, upload_seconds), flush=True)
+    if scaled:
+        print(scale_table(scaled), flush=True)
     if args.json:
         figures: dict[str, Any] = {
             "files": args.files,
@@ -418,10 +601,16 @@ def main(argv: list[str] | None = None) -> int:
                 "per_minute": round(p.per_minute, 1),
                 "seconds": round(p.seconds, 2),
             }
+        figures["scaling"] = [
+            {**asdict(r), "per_minute": round(r.per_minute, 1), "seconds": round(r.seconds, 2)}
+            for r in scaled
+        ]
         print(json.dumps(figures, sort_keys=True))
-    untagged = [p for p in phases if p.tagged != p.files]
-    for p in untagged:
-        print(f"{p.name}: {p.files - p.tagged} of {p.files} files not tagged", file=sys.stderr)
+    short = [(p.name, p.files, p.tagged) for p in phases]
+    short += [(f"{r.workers} worker(s)", r.files, r.tagged) for r in scaled]
+    untagged = [(name, files, tagged) for name, files, tagged in short if tagged != files]
+    for name, files, tagged in untagged:
+        print(f"{name}: {files - tagged} of {files} files not tagged", file=sys.stderr)
     return 1 if untagged else 0
 
 

@@ -268,7 +268,7 @@ def test_a_waiting_batch_is_cancelled_and_a_running_one_is_not(app: Flask):
     assert "2 cancelled" in page.replace('<b class="n">', "").replace("</b>", "")
     with new_session(app) as db:
         ended = db.get(WikiBatch, batch_id)
-        assert ended is not None and ended.status == "done"
+        assert ended is not None and ended.status == "cancelled"
         assert ended.message == "cancelled by Alice"
         assert [a.status for a in ended.actions] == ["done", "cancelled", "cancelled"]
         p = progress(ended)
@@ -286,3 +286,57 @@ def test_a_waiting_batch_is_cancelled_and_a_running_one_is_not(app: Flask):
         assert len(db.get(WikiBatch, batch_id).actions) == 3  # type: ignore[union-attr]
     json = client.get(f"/tickets/{number}/wiki/progress.json").get_json()
     assert json["batches"][0]["cancelled"] == 2
+    assert json["batches"][0]["status"] == "cancelled"
+
+
+def test_a_cancelled_batch_is_shown_and_listed_as_cancelled(app: Flask):
+    from wikibridge.cli import cli
+
+    client, number, batch_id = queued_batch(app, "File:A.jpg", "File:B.jpg")
+    client.post(f"/tickets/{number}/wiki/batches/{batch_id}/cancel", data={"csrf_token": CSRF})
+    zoom = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert '<span class="batch-status">cancelled</span>' in zoom
+    german = client.get(f"/tickets/{number}", headers={"Accept-Language": "de"})
+    assert '<span class="batch-status">abgebrochen</span>' in german.get_data(as_text=True)
+
+    runner = app.test_cli_runner()
+    listed = runner.invoke(cli, ["wiki", "batches"])
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.split("\t")[4] == "cancelled"
+    only = runner.invoke(cli, ["wiki", "batches", "--status", "cancelled"])
+    assert only.output == listed.output
+    assert runner.invoke(cli, ["wiki", "batches", "--status", "done"]).output == ""
+    resumed = runner.invoke(cli, ["wiki", "resume", str(batch_id)])
+    assert resumed.exit_code == 1 and "is cancelled: nothing to resume" in resumed.output
+
+
+def test_only_the_runner_holding_the_lease_renews_it(app: Flask):
+    """A runner whose lease ran out cannot renew it once another runner took the batch."""
+    from sqlalchemy import update
+
+    from wikibridge.wiki.batches import renew
+
+    _, _, batch_id = queued_batch(app, "File:A.jpg")
+    lease = dt.timedelta(seconds=60)
+    with new_session(app) as db:
+        assert claim(db, batch_id, lease, "host:1:a") is True
+        assert claim(db, batch_id, lease, "host:2:b") is False  # A's lease is live
+        assert renew(db, batch_id, "host:1:a", lease) is True
+        db.commit()
+        # A stalls (it waits for the wiki lock); its lease runs out; the sweep
+        # finds the batch and B takes it.
+        db.execute(
+            update(WikiBatch)
+            .where(WikiBatch.id == batch_id)
+            .values(lease_until=utcnow() - dt.timedelta(seconds=1))
+        )
+        db.commit()
+        assert stalled(db, lease) == [batch_id]
+        assert claim(db, batch_id, lease, "host:2:b") is True
+        assert stalled(db, lease) == []
+        assert renew(db, batch_id, "host:1:a", lease) is False
+        db.rollback()
+        assert renew(db, batch_id, "host:2:b", lease) is True
+        db.commit()
+        batch = db.get(WikiBatch, batch_id)
+        assert batch is not None and batch.lease_owner == "host:2:b"

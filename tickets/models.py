@@ -399,10 +399,15 @@ class WikiBatch(Base):
     #: Licence id to add with the permission ("" for none).
     licence: Mapped[str] = mapped_column(String(40), default="")
     #: queued, running, paused (waits for the volunteer to log in again),
-    #: stopped (waits for someone to resume it: bot login refused, internal error), done.
+    #: stopped (waits for someone to resume it: bot login refused, internal error),
+    #: done, cancelled (its pages left were given up).
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     message: Mapped[str] = mapped_column(Text, default="")
     lease_until: Mapped[dt.datetime | None]
+    #: Which runner holds the lease ("host:pid:random"): only it may renew the
+    #: lease or write an outcome, so a runner whose lease ran out cannot
+    #: overwrite what the runner that took over wrote.
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

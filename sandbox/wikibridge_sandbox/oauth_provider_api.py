@@ -9,11 +9,17 @@ As Extension:OAuth does, the proxy limits a token to its consumer's grants
 (an action needing a grant the volunteer did not give is refused with
 ``permissiondenied``; the proxy session itself may do more) and tags the
 edits and uploads made through it ``OAuth CID: N``, N being the consumer's id.
+
+While the file ``<state>/oauth/switches/nonce-used`` exists, every valid
+OAuth 1.0a request of a user it names (one per line; an empty file names
+everyone) is answered as the real extension answers all of them when
+``$wgMWOAuthCentralWiki`` names the wiki itself: "Nonce already used".
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import requests
@@ -28,7 +34,7 @@ from wikibridge_sandbox.oauth_provider_wiki import ProxyError, WikiBackend
 from wikibridge_sandbox.seed import SeedError
 from wikibridge_sandbox.state import SandboxWiki
 
-__all__ = ["ApiProxy"]
+__all__ = ["ApiProxy", "nonce_switch"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,20 @@ _TAGGED_ACTIONS = ("edit", "upload")
 def oauth_tag(consumer_id: int) -> str:
     """The change tag Extension:OAuth puts on changes made through consumer ``consumer_id``."""
     return f"OAuth CID: {consumer_id}"
+
+
+def nonce_switch(state_dir: Path) -> Path:
+    """The switch file that makes signed requests fail with "Nonce already used"."""
+    return Path(state_dir) / "oauth" / "switches" / "nonce-used"
+
+
+def _nonce_refused(state_dir: Path, username: str) -> bool:
+    try:
+        names = nonce_switch(state_dir).read_text(encoding="utf-8").split("\n")
+    except FileNotFoundError:
+        return False
+    names = [name.strip() for name in names if name.strip()]
+    return not names or username in names
 
 
 class ApiProxy:
@@ -139,6 +159,14 @@ class ApiProxy:
             consumer_key = checked.grant.consumer
             registered = self.store.consumer(consumer_key, 1)
             grants = registered[3] if registered else ()
+
+            if _nonce_refused(self.backend.state_dir, username):
+                return self.error(
+                    wiki,
+                    "mwoauth-invalid-authorization",
+                    "The authorization headers in your request are not valid: "
+                    f"Nonce already used: {checked.nonce}",
+                )
         elif authorization.lower().startswith("bearer "):
             valid, checked = self.oauth2.verify_request(
                 signed.uri,

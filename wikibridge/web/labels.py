@@ -1,4 +1,4 @@
-"""Ticket values in the reader's language: states, priorities, ages.
+"""Ticket values in the reader's language: states, priorities, ages, wiki batch states.
 
 The domain names them in English (Znuny's names, which also go into
 history, exports and the command line); the pages show them translated.
@@ -31,11 +31,25 @@ _PRIORITIES = {
     5: lazy_gettext("very high"),
 }
 assert set(_PRIORITIES) == set(PRIORITY_NAMES)
+#: A wiki batch's states (``wikibridge.wiki.batches.BATCH_STATES``).
+_BATCH_STATES = {
+    "queued": lazy_gettext("queued"),
+    "running": lazy_gettext("running"),
+    "paused": lazy_gettext("paused"),
+    "stopped": lazy_gettext("stopped"),
+    "done": lazy_gettext("done"),
+    "cancelled": lazy_gettext("cancelled"),
+}
 
 
 def state_label(state: str) -> str:
     """A ticket state as the reader says it (an unknown one as it is)."""
     return str(_STATES.get(state, state))
+
+
+def batch_state_label(state: str) -> str:
+    """A wiki batch's state as the reader says it (an unknown one as it is)."""
+    return str(_BATCH_STATES.get(state, state))
 
 
 def priority_label(priority: int) -> str:
@@ -55,5 +69,6 @@ def age_text(since: dt.datetime, now: dt.datetime | None = None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Offer ``state_label`` to every template."""
+    """Offer ``state_label`` and ``batch_state_label`` to every template."""
     app.jinja_env.filters["state_label"] = state_label
+    app.jinja_env.filters["batch_state_label"] = batch_state_label

@@ -7,12 +7,21 @@ runs out, another worker claims it, re-reads the pages still queued and
 recognises an edit it already made (the page carries the ticket, and its
 latest revision is ours with the ticket in the summary), so no page is
 edited twice.
+
+The lease names its holder (:func:`runner_id`). Every write of a runner —
+a renewal, a page's outcome, the batch's end — goes in one transaction with
+``UPDATE wiki_batch ... WHERE lease_owner = <me>``; when that finds no row,
+another runner has taken the batch over, and this one rolls back and stops
+(:class:`LeaseLost`) without writing anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,13 +42,13 @@ from wikibridge.wiki.credentials import (
     NeedsLogin,
     RefreshUnavailable,
     credentials_for,
-    renew,
     renewable,
     target_for,
 )
+from wikibridge.wiki.credentials import renew as renew_token
 from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
 from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
-from wikibridge.wiki.pwb import Credentials, LoginRefused, WikiTarget, site_as
+from wikibridge.wiki.pwb import Credentials, LoginRefused, SignatureRefused, WikiTarget, site_as
 from wikibridge.wiki.states import state_of
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,8 @@ log = logging.getLogger(__name__)
 FINAL = ("done", "skipped", "conflict", "failed", "cancelled")
 #: Batch states in which nobody works on the batch, so it may be cancelled.
 CANCELLABLE = ("queued", "paused", "stopped")
+#: Every state of a batch, those that wait first; the last two end it.
+BATCH_STATES = ("queued", "running", "paused", "stopped", "done", "cancelled")
 #: How long a worker may go without a sign of life before another resumes its
 #: batch (it renews the lease before each page): long enough to outlast one
 #: page's maxlag and rate-limit waits. ``WIKI_LEASE_SECONDS`` overrides it.
@@ -69,6 +80,15 @@ class Blocked(Exception):
     def __init__(self, block: Block) -> None:
         super().__init__(f"blocked on {block.wiki}: {block.reason}")
         self.block = block
+
+
+class LeaseLost(Exception):
+    """Another runner holds the batch now: this one stops without writing."""
+
+
+def runner_id() -> str:
+    """A name for one run of a batch, unique across hosts, processes and threads."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -160,8 +180,8 @@ def create_batch(
     return list(batches.values())
 
 
-def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE) -> bool:
-    """Take the batch for this worker unless another one holds a live lease."""
+def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE, owner: str = "") -> bool:
+    """Take the batch for ``owner`` (:func:`runner_id`) unless another holds a live lease."""
     now = utcnow()
     result = db.execute(
         update(WikiBatch)
@@ -173,10 +193,27 @@ def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE) -> bool:
                 & or_(WikiBatch.lease_until.is_(None), WikiBatch.lease_until < now),
             ),
         )
-        .values(status="running", lease_until=now + lease, message="")
+        .values(
+            status="running", lease_until=now + lease, lease_owner=owner or runner_id(), message=""
+        )
         .execution_options(synchronize_session=False)
     )
     db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def renew(db: Session, batch_id: int, owner: str, lease: dt.timedelta = LEASE) -> bool:
+    """Extend ``owner``'s lease, with whatever the session holds; False if another has it.
+
+    The caller commits on True (the renewal and its outcome writes then land
+    together) and rolls back on False.
+    """
+    result = db.execute(
+        update(WikiBatch)
+        .where(WikiBatch.id == batch_id, WikiBatch.lease_owner == owner)
+        .values(lease_until=utcnow() + lease)
+        .execution_options(synchronize_session=False)
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -222,12 +259,17 @@ def cancel(db: Session, batch_id: int, username: str) -> int | None:
     state changes in one conditional UPDATE, so a worker claiming it at the
     same moment gets either all of it or none. Pages already edited stay
     edited (undo them apart); the others end "cancelled", each in the
-    ticket's history, nothing deleted.
+    ticket's history, nothing deleted, and so does the batch.
     """
     taken = db.execute(
         update(WikiBatch)
         .where(WikiBatch.id == batch_id, WikiBatch.status.in_(CANCELLABLE))
-        .values(status="done", lease_until=None, message=f"cancelled by {username}")
+        .values(
+            status="cancelled",
+            lease_until=None,
+            lease_owner=None,
+            message=f"cancelled by {username}",
+        )
         .execution_options(synchronize_session=False)
     )
     if not taken.rowcount:  # type: ignore[attr-defined]
@@ -267,65 +309,79 @@ def run_batch(
     on_page: Hook | None = None,
     before_edit: Hook | None = None,
 ) -> str:
-    """Run what is left of a batch; return "done", "paused", "stopped" or "busy".
+    """Run what is left of a batch; return "done", "paused", "stopped", "busy" or "lost".
 
-    ``on_page`` is told of each page outcome (the command line's progress
-    bar); ``before_edit`` runs between reading a page and saving it (tests
-    use it to make a concurrent edit). Raises :class:`WikiUnavailable` when
-    the wiki does not answer, after putting the batch back in the queue.
+    "busy": another runner holds the batch; "lost": this run's lease ran out
+    and another runner took the batch over, so this one stopped without
+    writing. ``on_page`` is told of each page outcome (the command line's
+    progress bar); ``before_edit`` runs between reading a page and saving it
+    (tests use it to make a concurrent edit). Raises
+    :class:`WikiUnavailable` when the wiki does not answer, after putting the
+    batch back in the queue.
     """
+    owner = runner_id()
     with new_session(app) as db:
-        if not claim(db, batch_id, lease_of(app)):
+        if not claim(db, batch_id, lease_of(app), owner):
             return "busy"
         batch = db.get(WikiBatch, batch_id)
         assert batch is not None
-        runner = _Runner(app, db, batch, on_page, before_edit)
+        runner = _Runner(app, db, batch, owner, on_page, before_edit)
         try:
-            return runner.run()
-        except NeedsLogin as exc:
-            if batch.as_bot:  # no volunteer can log the bot in: an admin must look
-                runner.pause("stopped", f"the bot could not log in: {exc}")
+            try:
+                return runner.run()
+            except NeedsLogin as exc:
+                if batch.as_bot:  # no volunteer can log the bot in: an admin must look
+                    runner.pause("stopped", f"the bot could not log in: {exc}")
+                    return "stopped"
+                runner.pause("paused", str(exc))
+                return "paused"
+            except LoginRefused as exc:
+                runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
                 return "stopped"
-            runner.pause("paused", str(exc))
-            return "paused"
-        except LoginRefused as exc:
-            runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
-            return "stopped"
-        except Blocked as exc:
-            block = exc.block
-            why = f" ({block.reason})" if block.reason else ""
-            if batch.as_bot:
+            except Blocked as exc:
+                block = exc.block
+                why = f" ({block.reason})" if block.reason else ""
+                if batch.as_bot:
+                    runner.pause(
+                        "stopped", f"the bot is blocked on {block.wiki}{why}: an admin must look"
+                    )
+                    return "stopped"
                 runner.pause(
-                    "stopped", f"the bot is blocked on {block.wiki}{why}: an admin must look"
+                    "paused",
+                    f"you are blocked on {block.wiki}{why}: the edits left wait until the block "
+                    "ends and you log in again",
+                )
+                # The desk refuses blocked volunteers: this login ends, and the
+                # login page says why.
+                login = (
+                    db.get(LoginSession, batch.login_session_id) if batch.login_session_id else None
+                )
+                if login is not None and login.ended_at is None:
+                    login_sessions.end(login, f"blocked:{block.wiki}")
+                    db.commit()
+                return "paused"
+            except SignatureRefused as exc:
+                # Logging in again cannot help: the wiki's own setup is at fault.
+                runner.pause("stopped", f"{exc}; then resume the batch")
+                return "stopped"
+            except WikiUnavailable as exc:
+                db.rollback()
+                runner.end("queued", str(exc))
+                raise
+            except LeaseLost:
+                raise
+            except Exception:
+                # Not retried blindly (it would fail the same way): kept for an admin.
+                log.exception("wiki batch %s stopped", batch_id)
+                runner.pause(
+                    "stopped",
+                    "an internal error stopped the batch; the admins can see why and resume it",
                 )
                 return "stopped"
-            runner.pause(
-                "paused",
-                f"you are blocked on {block.wiki}{why}: the edits left wait until the block "
-                "ends and you log in again",
-            )
-            # The desk refuses blocked volunteers: this login ends, and the
-            # login page says why.
-            login = db.get(LoginSession, batch.login_session_id) if batch.login_session_id else None
-            if login is not None and login.ended_at is None:
-                login_sessions.end(login, f"blocked:{block.wiki}")
-                db.commit()
-            return "paused"
-        except WikiUnavailable as exc:
+        except LeaseLost:
             db.rollback()
-            batch.status = "queued"
-            batch.lease_until = None
-            batch.message = str(exc)
-            db.commit()
-            raise
-        except Exception:
-            # Not retried blindly (it would fail the same way): kept for an admin.
-            log.exception("wiki batch %s stopped", batch_id)
-            runner.pause(
-                "stopped",
-                "an internal error stopped the batch; the admins can see why and resume it",
-            )
-            return "stopped"
+            log.warning("wiki batch %s: lease lost to another runner; %s stops", batch_id, owner)
+            return "lost"
 
 
 class _Runner:
@@ -334,12 +390,15 @@ class _Runner:
         app: Flask,
         db: Session,
         batch: WikiBatch,
+        owner: str,
         on_page: Hook | None,
         before_edit: Hook | None,
     ) -> None:
         self.app = app
         self.db = db
         self.batch = batch
+        self.batch_id = batch.id
+        self.owner = owner
         self.on_page = on_page
         self.before_edit = before_edit
         self.names = template_names(app.config)
@@ -355,7 +414,7 @@ class _Runner:
 
     def _renewed(self, refused: str) -> Credentials:
         try:
-            return renew(self.app, self.db, self.batch, refused)
+            return renew_token(self.app, self.db, self.batch, refused)
         except RefreshUnavailable as exc:
             raise self._unreachable(exc) from exc
 
@@ -376,9 +435,7 @@ class _Runner:
                 # on where the refusal left off (a refused renewal pauses).
                 creds = self._renewed(creds.bearer)
                 self._run_chunk(target, creds, [a for a in chunk if a.status not in FINAL])
-        self.batch.status = "done"
-        self.batch.lease_until = None
-        self.db.commit()
+        self.end("done", "")
         return "done"
 
     def _run_chunk(
@@ -391,12 +448,15 @@ class _Runner:
                 creds,
                 self.app.config["PYWIKIBOT_FAMILY_FILES"],
                 self.app.instance_path,
+                # Waiting for another job's edits must not cost this run its lease.
+                while_waiting=self._commit,
+                wait_step=lease_of(self.app).total_seconds() / 3,
             ) as site:
                 self.site = site
                 site.throttle.writedelay = float(self.app.config.get("WIKI_PUT_THROTTLE", 1))
                 self._refuse_if_blocked(creds)
                 self._chunk(chunk)
-        except (NeedsLogin, WikiUnavailable, Blocked):
+        except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost, Blocked):
             raise
         except Exception as exc:
             if _is_revoked(exc):
@@ -415,13 +475,30 @@ class _Runner:
         if block is not None:
             raise Blocked(block)
 
+    def _commit(self) -> None:
+        """Commit what the session holds, with a renewed lease, if the batch is still ours."""
+        if not renew(self.db, self.batch_id, self.owner, lease_of(self.app)):
+            self.db.rollback()
+            raise LeaseLost(f"batch {self.batch_id} is held by another runner now")
+        self.db.commit()
+
+    def end(self, status: str, message: str) -> None:
+        """Give the batch up in ``status`` (with what the session holds), if it is still ours."""
+        result = self.db.execute(
+            update(WikiBatch)
+            .where(WikiBatch.id == self.batch_id, WikiBatch.lease_owner == self.owner)
+            .values(status=status, message=message, lease_until=None, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            self.db.rollback()
+            raise LeaseLost(f"batch {self.batch_id} is held by another runner now")
+        self.db.commit()
+
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in
         again, "stopped" until someone resumes it by hand."""
         self.db.rollback()
-        self.batch.status = status
-        self.batch.lease_until = None
-        self.batch.message = message
         for action in self.pending():
             action.status = "needs-login" if status == "paused" else "queued"
             action.message = message
@@ -433,7 +510,7 @@ class _Runner:
             wiki=self.batch.wiki,
             message=message,
         )
-        self.db.commit()
+        self.end(status, message)
 
     # --- one chunk of at most 50 pages --------------------------------------
 
@@ -448,10 +525,10 @@ class _Runner:
         snaps = self._read([a.link.title for a in actions])
         for action in actions:
             action.status = "running"
-            self._renew()
+            self._commit()
             try:
                 self._page(action, snaps[action.link.title], action.id in was_running)
-            except (NeedsLogin, WikiUnavailable):
+            except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost):
                 raise
             except Exception as exc:
                 if _is_unavailable(exc) or _is_revoked(exc):
@@ -461,10 +538,6 @@ class _Runner:
                 self._finish(
                     action, "failed", "an internal error stopped the edit; the admins can see why"
                 )
-
-    def _renew(self) -> None:
-        self.batch.lease_until = utcnow() + lease_of(self.app)
-        self.db.commit()
 
     def _page(self, action: PageAction, snap: Snapshot, interrupted: bool) -> None:
         plan = self._plan(action, snap)
@@ -590,7 +663,7 @@ class _Runner:
             user=self.username,
             as_bot=self.batch.as_bot,
         )
-        self.db.commit()
+        self._commit()
         if self.on_page is not None:
             self.on_page(action)
 

@@ -128,6 +128,8 @@ def resume(batch_id: int) -> None:
             raise click.ClickException(
                 f"batch {batch_id} waits for {batch.requested_by} to log in again"
             )
+        if batch.status in ("done", "cancelled"):
+            raise click.ClickException(f"batch {batch_id} is {batch.status}: nothing to resume")
         if batch.status == "stopped":
             batch.status, batch.message = "queued", "resumed from the command line"
             db.commit()
@@ -157,7 +159,8 @@ def cancel_command(batch_id: int, username: str) -> None:
     click.echo(f"batch {batch_id}: {cancelled} page(s) cancelled")
 
 
-BATCH_STATUSES = ("queued", "running", "paused", "stopped", "done")
+#: What ``wiki batches`` can filter on: every state of a batch.
+BATCH_STATUSES = ("queued", "running", "paused", "stopped", "done", "cancelled")
 
 
 @wiki_cli.command("batches")
@@ -175,7 +178,8 @@ def batches(statuses: tuple[str, ...], number: str | None, limit: int) -> None:
 
     Columns, tab-separated: batch id, ticket, wiki, kind, status, requested by,
     pages finished/total, last change (UTC), message. A "stopped" batch waits
-    for ``wikibridge wiki resume``; a "paused" one for its volunteer's login.
+    for ``wikibridge wiki resume``; a "paused" one for its volunteer's login; a
+    "cancelled" one had its pages left given up.
     """
     from tickets.models import Ticket, WikiBatch
     from wikibridge.db import new_session
@@ -183,7 +187,8 @@ def batches(statuses: tuple[str, ...], number: str | None, limit: int) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     query = select(WikiBatch).order_by(WikiBatch.id.desc()).limit(limit)
-    query = query.where(WikiBatch.status.in_(statuses or BATCH_STATUSES[:-1]))
+    shown = statuses or tuple(s for s in BATCH_STATUSES if s != "done")
+    query = query.where(WikiBatch.status.in_(shown))
     with new_session(app) as db:
         if number is not None:
             ticket_id = db.scalars(select(Ticket.id).where(Ticket.number == number)).first()
@@ -243,16 +248,33 @@ def _run_with_bar(app: Any, batch_ids: list[int], total: int) -> int:
                 click.echo(f"batch {batch_id} paused: the volunteer must log in again", err=True)
                 code = EXIT_LATER
             elif status == "stopped":
-                click.echo(f"batch {batch_id} stopped: see its message on the ticket", err=True)
+                click.echo(f"batch {batch_id} stopped: {_message_of(app, batch_id)}", err=True)
                 code = EXIT_LATER
             elif status == "busy":
                 click.echo(f"batch {batch_id} is being run by a worker", err=True)
+                code = EXIT_LATER
+            elif status == "lost":
+                click.echo(
+                    f"batch {batch_id} was taken over by another runner (this one waited "
+                    "too long); it finishes the pages left",
+                    err=True,
+                )
                 code = EXIT_LATER
     if code == EXIT_OK and any(o in ("failed", "conflict") for o in outcomes):
         code = EXIT_FAILED
     counts = {o: outcomes.count(o) for o in dict.fromkeys(outcomes)}
     click.echo(", ".join(f"{n} {o}" for o, n in counts.items()) or "nothing to do", err=True)
     return code
+
+
+def _message_of(app: Any, batch_id: int) -> str:
+    """The batch's message, on one line."""
+    from tickets.models import WikiBatch
+    from wikibridge.db import new_session
+
+    with new_session(app) as db:
+        batch = db.get(WikiBatch, batch_id)
+        return " ".join(batch.message.split()) if batch is not None else ""
 
 
 def _dry_run(app: Any, number: str, pages: list[tuple[str, str]], kind: str, licence: str) -> None:

@@ -5,14 +5,23 @@ and shares one HTTP session per process.  So every edit made as a volunteer
 runs under one process-wide lock with that volunteer's credentials installed,
 and they are removed again before the lock is released: a job running in the
 same worker at the same time can never send its edit under another's name.
+A worker's threads therefore edit one at a time; more edits at once need
+more worker processes.
+
+pywikibot retries some refusals without end: a signed request answered
+"Nonce already used" (the real Extension:OAuth does that to every request
+when ``$wgMWOAuthCentralWiki`` names the wiki itself) is sent again and again
+with a new nonce. :func:`site_as` watches the answers and ends that loop
+with :class:`SignatureRefused`, a message an administrator can act on.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +32,53 @@ from urllib.parse import urlsplit
 from wikibridge import project_file
 
 _IDENTITY_LOCK = threading.RLock()
+#: How many "Nonce already used" answers in a row end the calls: one may be
+#: bad luck (two requests in the same second with the same nonce), a second
+#: one with a fresh nonce is the wiki's setup.
+NONCE_REFUSALS = 2
+NONCE_REFUSED = (
+    "The wiki refused our signed request: Nonce already used. The wiki's OAuth "
+    "setup may be wrong ($wgMWOAuthCentralWiki); an administrator should check it"
+)
 
 
 class LoginRefused(Exception):
     """The wiki refused the bot's login, or the settings cannot log anyone in."""
+
+
+class SignatureRefused(Exception):
+    """The wiki refuses every signed request the same way: its OAuth setup is at fault."""
+
+
+@functools.cache
+def _signature_refused() -> type[SignatureRefused]:
+    """:class:`SignatureRefused` as pywikibot lets it through its retry loop.
+
+    pywikibot waits and retries after most exceptions raised while sending a
+    request, but passes a ``FatalServerError`` straight to its caller.
+    """
+    from pywikibot.exceptions import FatalServerError
+
+    return type("SignatureRefusedByWiki", (SignatureRefused, FatalServerError), {})
+
+
+class _NonceGuard:
+    """A response hook counting "Nonce already used" refusals in a row."""
+
+    def __init__(self, limit: int = NONCE_REFUSALS) -> None:
+        self.limit = limit
+        self.refusals = 0
+
+    def __call__(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        code = response.headers.get("MediaWiki-API-Error", "")
+        if not code.startswith("mwoauth-invalid-authorization") or (
+            "Nonce already used" not in response.text
+        ):
+            self.refusals = 0
+            return
+        self.refusals += 1
+        if self.refusals >= self.limit:
+            raise _signature_refused()(NONCE_REFUSED)
 
 
 @dataclass(frozen=True)
@@ -91,17 +143,42 @@ def load_pywikibot(family_files: dict[str, str], instance_path: str) -> ModuleTy
     return pywikibot
 
 
+def _acquire(lock: Any, while_waiting: Callable[[], None] | None, step: float) -> None:
+    """Take ``lock``, calling ``while_waiting`` every ``step`` seconds until it is ours."""
+    if while_waiting is None:
+        lock.acquire()
+        return
+    while not lock.acquire(timeout=step):
+        while_waiting()
+
+
 @contextmanager
 def site_as(
-    target: WikiTarget, creds: Credentials, family_files: dict[str, str], instance_path: str
+    target: WikiTarget,
+    creds: Credentials,
+    family_files: dict[str, str],
+    instance_path: str,
+    *,
+    while_waiting: Callable[[], None] | None = None,
+    wait_step: float = 10.0,
 ) -> Iterator[Any]:
-    """Yield a logged-in ``pywikibot.Site`` acting as ``creds.username``."""
+    """Yield a logged-in ``pywikibot.Site`` acting as ``creds.username``.
+
+    While another thread of this process edits, ``while_waiting`` is called
+    every ``wait_step`` seconds (a batch renews its lease there). A wiki that
+    answers every signed request "Nonce already used" raises
+    :class:`SignatureRefused` instead of being asked again forever.
+    """
     pywikibot = load_pywikibot(family_files, instance_path)
     from pywikibot import config
     from pywikibot.comms import http
     from pywikibot.family import Family
 
-    with _IDENTITY_LOCK:
+    _acquire(_IDENTITY_LOCK, while_waiting, wait_step)
+    guard = _NonceGuard()
+    hooks = http.session.hooks["response"]
+    hooks.append(guard)
+    try:
         # pywikibot signs a request when its host has credentials: the host is
         # the family's, whatever the settings' api_url says.
         host = Family.load(target.family).hostname(target.code)
@@ -154,6 +231,9 @@ def site_as(
                 config.usernames[target.family].pop(target.code, None)
             else:
                 config.usernames[target.family][target.code] = saved_user
+    finally:
+        hooks.remove(guard)
+        _IDENTITY_LOCK.release()
 
 
 def _fresh_login_from_cookies(site: Any) -> None:

@@ -1,14 +1,13 @@
 """when a login's wiki block check is due, and why a login ended
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 10:00:00
 
 A volunteer blocked on the wiki after logging in must not keep working until
 the session's 12 hours are over: each login remembers when its next block
 check is due, and a login ended for a block says so, so the login page can
-tell the volunteer why. (Revises 0012 for now: another branch adds 0013;
-the lead chains them.)
+tell the volunteer why.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
