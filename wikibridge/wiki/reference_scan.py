@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -231,26 +232,32 @@ def scan(
     progress.done = int(state.get("done", 0))
     limit = page_size(site)
     all_sources = sources(names, url_patterns, redirects)
-    for index in range(int(state["source"]), len(all_sources)):
-        source = all_sources[index]
-        params: dict[str, Any] = {**_TEXT, **source, _limit_key(source): str(limit)}
-        params.update(state.get("continue") or {})
-        while True:
-            data = _query(site, params, progress)
-            pages, missing = _pages_of(data, names)
-            more = data.get("continue")
-            with session_factory() as db:
-                _record(db, wiki, pages, missing, progress)
-                # Where to go on from, committed with what was recorded.
-                state.update(source=index if more else index + 1, done=progress.done)
-                state["continue"] = more or {}
-                _save(db, wiki, "scan", state)
-                db.commit()
-            if report:
-                report(progress)
-            if not more:
-                break
-            params = {**_TEXT, **source, _limit_key(source): str(limit), **more}
+    # The next request goes out while this one's pages are parsed and stored:
+    # the wiki and this process work at the same time.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference-scan") as ahead:
+        for index in range(int(state["source"]), len(all_sources)):
+            source = all_sources[index]
+            base: dict[str, Any] = {**_TEXT, **source, _limit_key(source): str(limit)}
+            pending = ahead.submit(
+                _query, site, {**base, **(state.get("continue") or {})}, progress
+            )
+            while True:
+                data = pending.result()
+                more = data.get("continue")
+                if more:
+                    pending = ahead.submit(_query, site, {**base, **more}, progress)
+                pages, missing = _pages_of(data, names)
+                with session_factory() as db:
+                    _record(db, wiki, pages, missing, progress)
+                    # Where to go on from, committed with what was recorded.
+                    state.update(source=index if more else index + 1, done=progress.done)
+                    state["continue"] = more or {}
+                    _save(db, wiki, "scan", state)
+                    db.commit()
+                if report:
+                    report(progress)
+                if not more:
+                    break
     _sweep_unseen(
         site, wiki, names, session_factory, dt.datetime.fromisoformat(state["started"]), progress
     )
