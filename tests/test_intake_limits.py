@@ -211,3 +211,23 @@ def test_a_message_under_the_limit_is_read_as_usual(app):
         article = db.scalars(select(Article)).one()
         assert article.body.startswith("Please find the photos attached.")
         assert len(article.attachments) == 1
+
+
+def test_only_the_headers_of_a_message_over_the_limit_are_read():
+    from tickets.intake import prepare
+
+    folded = b"X-Long: " + b"a" * 70 + (b"\n " + b"b" * 70) * 5000 + b"\n"
+    raw = (
+        b"From: big@example.net\nTo: press@wikimedia.org\nSubject: no body line\n"
+        b"In-Reply-To: <earlier@example.org>\n" + folded + b"z" * 50_000
+    )
+    incoming = prepare(raw, max_bytes=1_000)
+    assert incoming.too_large and incoming.raw_size == len(raw)
+    parsed = incoming.parsed
+    assert parsed.subject == "no body line"
+    assert parsed.to == ["press@wikimedia.org"]
+    assert parsed.in_reply_to == ["<earlier@example.org>"]
+    assert parsed.attachments == [] and parsed.html is None
+    assert parsed.key is not None and parsed.key.startswith("<sha256.")
+    assert zlib.decompress(incoming.raw_data) == raw
+    assert parsed.problems[0].startswith("too large: ")

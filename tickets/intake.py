@@ -181,36 +181,40 @@ def _insert_ignoring_conflicts(session: Session, table: Any) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-def _store_attachments(session: Session, article_id: int, incoming: Incoming) -> None:
-    """Insert the blobs (each content once) and the attachment rows, each in one statement.
+def _store_blobs(session: Session, incoming: Incoming) -> None:
+    """Insert the attachments' contents, each once, in one statement whatever their number."""
+    if incoming.blobs:
+        session.execute(
+            _insert_ignoring_conflicts(session, Blob.__table__),
+            [
+                {"sha256": digest, "size": size, "compression": "zlib", "data": data}
+                for digest, (size, data) in incoming.blobs.items()
+            ],
+        )
 
-    Core inserts with many parameter sets: no ORM object per attachment, so no
-    flush that revisits the growing collection for every new row.
+
+def _store_attachment_rows(session: Session, article_id: int, incoming: Incoming) -> None:
+    """Insert the attachment rows in one statement whatever their number.
+
+    A Core insert with many parameter sets: no ORM object per attachment, so no
+    flush that revisits the article's growing collection for every new row.
     """
-    if not incoming.parsed.attachments:
-        return
-    session.execute(
-        _insert_ignoring_conflicts(session, Blob.__table__),
-        [
-            {"sha256": digest, "size": size, "compression": "zlib", "data": data}
-            for digest, (size, data) in incoming.blobs.items()
-        ],
-    )
-    session.execute(
-        insert(cast(Table, Attachment.__table__)),
-        [
-            {
-                "article_id": article_id,
-                "filename": part.filename,
-                "content_type": part.content_type,
-                "disposition": part.disposition,
-                "content_id": part.content_id,
-                "size": len(part.data),
-                "sha256": digest,
-            }
-            for part, digest in zip(incoming.parsed.attachments, incoming.hashes, strict=True)
-        ],
-    )
+    if incoming.parsed.attachments:
+        session.execute(
+            insert(cast(Table, Attachment.__table__)),
+            [
+                {
+                    "article_id": article_id,
+                    "filename": part.filename,
+                    "content_type": part.content_type,
+                    "disposition": part.disposition,
+                    "content_id": part.content_id,
+                    "size": len(part.data),
+                    "sha256": digest,
+                }
+                for part, digest in zip(incoming.parsed.attachments, incoming.hashes, strict=True)
+            ],
+        )
 
 
 def store_blob(session: Session, data: bytes) -> str:
@@ -332,6 +336,9 @@ def store_incoming(
         return Delivery(
             existing.number, existing.queue.name, "duplicate", False, too_large=incoming.too_large
         )
+    # Content-addressed and harmless if rolled back: written before the day's
+    # ticket counter is locked (on PostgreSQL it orders the deliveries).
+    _store_blobs(session, incoming)
     ticket = _ticket_for(session, parsed, decision, existing, system_id)
     article = Article(
         ticket=ticket,
@@ -370,7 +377,7 @@ def store_incoming(
                     too_large=incoming.too_large,
                 )
         raise
-    _store_attachments(session, article.id, incoming)
+    _store_attachment_rows(session, article.id, incoming)
     record(
         session,
         ticket,
