@@ -4,6 +4,7 @@ The sanitiser (nh3, html5ever underneath) needs time growing with the square
 of the nesting depth: a mail of 100,000 nested ``<div>`` took a minute and
 more.  No mail client nests that deep, so markup deeper than
 :data:`MAX_DEPTH` is cut before sanitising: its tags go, its text stays.
+Unterminated tags cost the parsers as much (:func:`escape_stray_brackets`).
 """
 
 from __future__ import annotations
@@ -63,10 +64,69 @@ _IMPLIED_END = {
     "td": "cell",
     "th": "cell",
 }
+# "[^<>]*": an attempt stops at the next "<", so no "<" is scanned from twice.
 _TOKEN = re.compile(
-    r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/>]*)[^>]*>",
+    r"<!--.*?(?:-->|\Z)|<(/?)([A-Za-z][^\s/<>]*)[^<>]*>",
     re.DOTALL,
 )
+
+#: Longest tag taken as one (a longer one is text): html5ever compares each
+#: attribute of a tag with every other.
+MAX_TAG_CHARS = 8192
+#: Unterminated "<" left as they are; beyond that many, all are escaped.
+STRAY_LIMIT = 32
+_TAG_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/!?")
+
+
+def escape_stray_brackets(markup: str) -> str:
+    """``markup`` with every "<" that opens no complete tag or comment written ``&lt;``.
+
+    Python's html.parser (before 3.12.11/3.13.5) rescans the rest of the
+    document from each unterminated tag, comment or declaration, and
+    html5ever's work on them grows the same way: 120 KB of ``<a `` took five
+    minutes to become text.  A "<" counts as a tag's when a ">" closes it
+    before the next "<", or as a comment's when ``-->`` follows.  Mail with
+    :data:`STRAY_LIMIT` unterminated brackets or fewer keeps them ("1 < 2",
+    ``title="a<b"``).  A tag longer than :data:`MAX_TAG_CHARS` always becomes
+    text.  One pass: each search starts where the last one ended.
+    """
+    if markup.count("<") <= STRAY_LIMIT and len(markup) <= MAX_TAG_CHARS:
+        return markup
+    stray: list[int] = []
+    too_long: list[int] = []
+    gt = lt = -2  # the next ">" and "<" found so far (-1: none left)
+    comment_end = -2
+    i = markup.find("<")
+    while i != -1:
+        if markup.startswith("<!--", i):
+            if comment_end != -1 and comment_end < i + 4:
+                comment_end = markup.find("-->", i + 4)
+            if comment_end != -1:
+                i = markup.find("<", comment_end + 3)
+                continue
+            stray.append(i)
+            i = markup.find("<", i + 1)
+            continue
+        if gt != -1 and gt < i:
+            gt = markup.find(">", i)
+        if lt != -1 and lt <= i:
+            lt = markup.find("<", i + 1)
+        if gt == -1 or (lt != -1 and lt < gt) or markup[i + 1 : i + 2] not in _TAG_START:
+            stray.append(i)
+        elif gt - i > MAX_TAG_CHARS:
+            too_long.append(i)
+        i = lt
+    escaped = sorted(too_long + stray) if len(stray) > STRAY_LIMIT else too_long
+    if not escaped:
+        return markup
+    out = []
+    pos = 0
+    for i in escaped:
+        out.append(markup[pos:i])
+        out.append("&lt;")
+        pos = i + 1
+    out.append(markup[pos:])
+    return "".join(out)
 
 
 def limit_depth(markup: str, max_depth: int = MAX_DEPTH) -> str:
@@ -123,7 +183,7 @@ def limit_depth(markup: str, max_depth: int = MAX_DEPTH) -> str:
 def sanitise(html: str) -> str:
     """Return ``html`` with everything that could run or track removed."""
     return nh3.clean(
-        limit_depth(html),
+        limit_depth(escape_stray_brackets(html)),
         attributes=_ATTRIBUTES,
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
+from tickets.html import escape_stray_brackets
 from tickets.text import html_to_text
 
 _TAG_RE = re.compile(r"\[Ticket#(\d{16})\]", re.IGNORECASE)
@@ -243,7 +244,8 @@ def parse(raw: bytes) -> ParsedMail:
     if plain_part is not None:
         body = _text_of(plain_part, problems)
     elif html is not None:
-        body = html_to_text(html)
+        # Unterminated tags make html.parser rescan the rest for each.
+        body = html_to_text(escape_stray_brackets(html))
     elif not msg.is_multipart() and msg.get_content_maintype() == "text":
         body = _text_of(msg, problems)
     else:
