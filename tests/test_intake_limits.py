@@ -231,3 +231,24 @@ def test_only_the_headers_of_a_message_over_the_limit_are_read():
     assert parsed.key is not None and parsed.key.startswith("<sha256.")
     assert zlib.decompress(incoming.raw_data) == raw
     assert parsed.problems[0].startswith("too large: ")
+
+
+def test_a_redelivery_detects_no_language(app, monkeypatch):
+    # Routing moved before the write transaction must not make duplicates
+    # and follow-ups pay for language detection (the pipe loads its model).
+    raw = with_attachments(1, "<detect-once@example.net>")
+    first = store_message(app, raw)
+    calls: list[str] = []
+    real = LanguageDetector.detect
+
+    def counting(self: LanguageDetector, text: str) -> str | None:
+        calls.append(text)
+        return real(self, text)
+
+    monkeypatch.setattr(LanguageDetector, "detect", counting)
+    assert store_message(app, raw).rule == "duplicate"
+    reply = with_attachments(0, "<reply@example.net>").replace(
+        b"Subject: 0 files", f"Subject: Re: [Ticket#{first.number}] files".encode()
+    )
+    assert store_message(app, reply).rule == "followup"
+    assert calls == []

@@ -56,6 +56,16 @@ def _followed_up(session: Session, parsed: mailparse.ParsedMail) -> tuple[Ticket
     return None
 
 
+def is_known(session: Session, parsed: mailparse.ParsedMail) -> bool:
+    """Whether ``parsed`` is stored already or follows up a stored ticket (reads only).
+
+    Such a message needs no routing (no language detection, no model to load).
+    """
+    if parsed.key and _existing_by_message_id(session, parsed.key) is not None:
+        return True
+    return _followed_up(session, parsed) is not None
+
+
 def decide(
     session: Session | None,
     parsed: mailparse.ParsedMail,

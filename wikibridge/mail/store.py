@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from tickets.intake import Delivery, prepare, store_incoming
+from tickets.intake import Delivery, is_known, prepare, store_incoming
 from tickets.language import LanguageDetector
 from tickets.policies import active_policy
 from tickets.routing import route
@@ -49,9 +49,11 @@ def store_with(
     incoming = prepare(raw, max_bytes or config.get("MAIL_MAX_BYTES"))
     with make_session() as db:
         policy = active_policy(db, config["MAIL_DOMAIN"])
+        known = is_known(db, incoming.parsed)
         db.rollback()  # end the read; the language model may load meanwhile
         detector = detector_for(policy.languages)
-        routed = None if queue else route(incoming.parsed, policy, detector)
+        # A duplicate or a follow-up (checked again in the transaction) needs no route.
+        routed = None if queue or known else route(incoming.parsed, policy, detector)
         result = store_incoming(
             db,
             incoming,
