@@ -19,6 +19,13 @@ messages in the same run: the ceiling no intake can pass.  One message is
 delivered before timing starts on each path (the listener's and in-process
 language model loads once; the pipe pays it per message, that is its cost).
 
+Then heavy single messages, stored in process on each database (``--attachments``,
+``--nested-divs``): one with 10, 1,000 and 5,000 tiny attachments, and one of
+100,000 nested ``<div>``; for each the total time, the time per attachment, how
+long the single writer was held (first writing statement to commit), and
+beside them the time of bare ``email.message_from_bytes`` of the same message.
+Time per attachment must stay flat as the count grows (issue 10, fault 3).
+
 Then the pipe command's start-up alone: ``wikibridge mail deliver`` of a message
 already stored (so it stores nothing) against ``python -c pass``, and its
 heaviest imports (``python -X importtime``, by cumulative time).
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import email
+import email.message
 import email.policy
 import email.utils
 import os
@@ -275,6 +283,122 @@ def parse_rate(messages: list[bytes], rounds: int = 3) -> float:
     return len(messages) / best
 
 
+# -- heavy single messages ---------------------------------------------------------
+
+_WRITE = re.compile(r"^\s*(BEGIN IMMEDIATE|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+def with_attachments(count: int) -> bytes:
+    """A short message carrying ``count`` tiny, distinct attachments."""
+    msg = email.message.EmailMessage()
+    msg["From"] = "Jane <jane@example.net>"
+    msg["To"] = f"permissions@{MAIL_DOMAIN}"
+    msg["Subject"] = f"{count} photos"
+    msg["Message-ID"] = f"<bench-attachments-{count}@corpus.example.net>"
+    msg.set_content("Here are all my photos, please have a look.")
+    for i in range(count):
+        msg.add_attachment(
+            f"photo {i}".encode(), maintype="image", subtype="jpeg", filename=f"p{i}.jpg"
+        )
+    return msg.as_bytes()
+
+
+def nested_divs(count: int) -> bytes:
+    """An HTML message of ``count`` nested ``<div>``."""
+    msg = email.message.EmailMessage()
+    msg["From"] = "Deep <deep@example.net>"
+    msg["To"] = f"info@{MAIL_DOMAIN}"
+    msg["Subject"] = "Deep"
+    msg["Message-ID"] = f"<bench-divs-{count}@corpus.example.net>"
+    body = "<html><body>" + "<div>" * count + "Hello" + "</div>" * count + "</body></html>"
+    msg.set_content(body, subtype="html")
+    return msg.as_bytes()
+
+
+@dataclass(frozen=True)
+class Heavy:
+    """One heavy message stored once."""
+
+    label: str
+    database: str
+    #: Attachments it carries (0: the deep HTML).
+    attachments: int
+    size: int
+    seconds: float
+    #: First writing statement to the commit: how long other writers waited.
+    writer: float
+    #: Bare ``email.message_from_bytes`` of the same bytes (best of 3).
+    parse: float
+
+
+def run_heavy(
+    messages: list[tuple[str, int, bytes]], url: str, workdir: Path, database: str
+) -> list[Heavy]:
+    """Store each of ``messages`` (label, attachments, bytes) once, in this process."""
+    from sqlalchemy import event
+
+    from wikibridge import create_app
+    from wikibridge.mail.store import store_message
+
+    os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(workdir / "heavy-instance")
+    try:
+        app = create_app({"DATABASE_URL": url})
+    finally:
+        del os.environ["WIKIBRIDGE_INSTANCE_PATH"]
+    engine = app.extensions["db_engine"]
+    marks: dict[str, float] = {}
+
+    def on_execute(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "write" not in marks and _WRITE.match(statement):
+            marks["write"] = time.perf_counter()
+
+    def on_commit(_conn: object) -> None:
+        marks.setdefault("commit", time.perf_counter())
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_commit)
+    rows = []
+    try:
+        store_message(app, WARMUP)
+        for label, attachments, raw in messages:
+            parse = min(_parse_seconds(raw) for _ in range(3))
+            marks.clear()
+            started = time.perf_counter()
+            store_message(app, raw)
+            seconds = time.perf_counter() - started
+            writer = marks.get("commit", started) - marks.get("write", started)
+            rows.append(Heavy(label, database, attachments, len(raw), seconds, writer, parse))
+            print(f"  {label} on {database}: {seconds:.2f} s", flush=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "commit", on_commit)
+        engine.dispose()
+    return rows
+
+
+def _parse_seconds(raw: bytes) -> float:
+    started = time.perf_counter()
+    email.message_from_bytes(raw, policy=email.policy.default)
+    return time.perf_counter() - started
+
+
+def heavy_table(rows: list[Heavy]) -> str:
+    """Fixed-width table of the heavy messages."""
+    head = (
+        f"{'message':<24} {'database':<10} {'bytes':>9} {'store s':>8} {'ms/att':>7} "
+        f"{'writer ms':>9} {'parse s':>8} {'parse ms/att':>12} {'of parse':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        per = f"{1000 * r.seconds / r.attachments:>7.2f}" if r.attachments else f"{'-':>7}"
+        parse_per = f"{1000 * r.parse / r.attachments:>12.2f}" if r.attachments else f"{'-':>12}"
+        lines.append(
+            f"{r.label:<24} {r.database:<10} {r.size:>9} {r.seconds:>8.2f} {per} "
+            f"{1000 * r.writer:>9.1f} {r.parse:>8.2f} {parse_per} {r.seconds / r.parse:>7.1f}x"
+        )
+    return "\n".join(lines)
+
+
 # -- start-up -------------------------------------------------------------------
 
 
@@ -398,6 +522,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--paths", default=",".join(PATHS), help="any of " + ",".join(PATHS))
     p.add_argument("--seed", type=int, default=1, help="of the generated corpus")
     p.add_argument("--startup-runs", type=int, default=7, help="0 skips the start-up figures")
+    p.add_argument(
+        "--attachments",
+        default="10,1000,5000",
+        help="attachment counts of the heavy messages (empty: none)",
+    )
+    p.add_argument(
+        "--nested-divs", type=int, default=100_000, help="of the deep HTML message (0: none)"
+    )
     p.add_argument("--pg-admin", default=os.environ.get("WIKIBRIDGE_BENCH_PG_ADMIN", PG_ADMIN))
     return p.parse_args(argv)
 
@@ -419,6 +551,14 @@ def main(argv: list[str] | None = None) -> int:
     corpus = generate(max(counts.values(), default=0), args.seed)
     ceilings = {n: parse_rate(corpus[:n]) for n in set(counts.values())}
     rows: list[Row] = []
+    heavy_messages = [
+        (f"{n} attachments", n, with_attachments(n))
+        for n in (int(c) for c in args.attachments.split(",") if c.strip())
+        if n > 0
+    ]
+    if args.nested_divs:
+        heavy_messages.append((f"{args.nested_divs} nested divs", 0, nested_divs(args.nested_divs)))
+    heavy: list[Heavy] = []
     with tempfile.TemporaryDirectory(prefix="wikibridge-bench-") as tmp:
         workdir = Path(tmp)
         for database in databases:
@@ -428,6 +568,9 @@ def main(argv: list[str] | None = None) -> int:
                     seconds = RUNNERS[path](messages, url, workdir)
                 rows.append(Row(path, database, len(messages), seconds, ceilings[len(messages)]))
                 print(f"  {path} on {database}: {len(messages) / seconds:.1f} msg/s", flush=True)
+            if heavy_messages:
+                with fresh_database(database, workdir, "heavy", args.pg_admin) as url:
+                    heavy += run_heavy(heavy_messages, url, workdir, database)
         startup = (
             measure_startup(workdir, args.startup_runs, args.pg_admin)
             if args.startup_runs
@@ -441,6 +584,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(table(rows))
+    if heavy:
+        print()
+        print("heavy messages, one each, in process (writer: first write to commit):")
+        print(heavy_table(heavy))
     if startup is not None:
         print()
         print(startup_report(startup))

@@ -59,6 +59,32 @@ def test_deliver_into_a_chosen_queue(tmp_path, database_url):
     assert queue == "Training"
 
 
+def test_deliver_keeps_a_message_over_the_limit_raw(tmp_path, database_url):
+    # The same MAIL_MAX_BYTES as LMTP: over it the message is stored unread,
+    # its bytes kept, and the mail system told it is delivered (no retry).
+    env = {**settings(tmp_path, database_url), "WIKIBRIDGE_MAIL_MAX_BYTES": "20000"}
+    assert run(["db", "upgrade"], env).returncode == 0
+    raw = (
+        b"From: big@example.net\nTo: info@wikimedia.org\nSubject: huge\n"
+        b"Message-ID: <huge@example.net>\n\n" + (b"y" * 70 + b"\n") * 400
+    )
+    assert len(raw) > 20_000
+    first = run(["mail", "deliver"], env, raw)
+    assert first.returncode == 0, first.stderr
+    number = first.stdout.decode().strip()
+    assert len(number) == 16
+    assert b"too large" in first.stderr and number.encode() in first.stderr
+    again = run(["mail", "deliver"], env, raw)
+    assert again.returncode == 0 and again.stdout.decode().strip() == number
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT body, raw_id FROM article")).all()
+    engine.dispose()
+    assert len(rows) == 1
+    body, raw_id = rows[0]
+    assert "too large" in body and "yyyy" not in body and raw_id is not None
+
+
 def test_database_down_means_tempfail(tmp_path):
     env = settings(tmp_path, "postgresql+psycopg://wb:topsecret@127.0.0.1:1/nothing")
     result = run(["mail", "deliver"], env, (FIXTURES / "permission-en.eml").read_bytes())

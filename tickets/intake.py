@@ -6,11 +6,13 @@ delivery is idempotent on ``Message-ID`` and the database enforces it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zlib
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +35,8 @@ class Delivery:
     created: bool
     language: str | None = None
     reason: str = ""
+    #: Over the size limit: stored unread, its raw bytes kept.
+    too_large: bool = False
 
 
 def _existing_by_message_id(session: Session, message_id: str) -> Ticket | None:
@@ -52,18 +56,31 @@ def _followed_up(session: Session, parsed: mailparse.ParsedMail) -> tuple[Ticket
     return None
 
 
+def is_known(session: Session, parsed: mailparse.ParsedMail) -> bool:
+    """Whether ``parsed`` is stored already or follows up a stored ticket (reads only).
+
+    Such a message needs no routing (no language detection, no model to load).
+    """
+    if parsed.key and _existing_by_message_id(session, parsed.key) is not None:
+        return True
+    return _followed_up(session, parsed) is not None
+
+
 def decide(
     session: Session | None,
     parsed: mailparse.ParsedMail,
     policy: Policy,
     detector: Detector,
     forced_queue: str | None = None,
+    *,
+    routed: Decision | None = None,
 ) -> tuple[Decision, Ticket | None]:
     """Where ``parsed`` goes, and the existing ticket it belongs to, if any.
 
     Reads but never writes, so ``wikibridge mail classify`` can explain a
     message without storing it.  A message already stored is reported as a
-    duplicate before anything else, so no rule can store it twice.
+    duplicate before anything else, so no rule can store it twice.  ``routed``
+    is :func:`route`'s decision made beforehand (outside the write transaction).
     """
     if session is not None:
         if parsed.key:
@@ -78,18 +95,136 @@ def decide(
             return Decision(ticket.queue.name, "followup", reason=why), ticket
     if forced_queue:
         return Decision(forced_queue, "forced", reason="--queue given"), None
-    return route(parsed, policy, detector), None
+    return routed or route(parsed, policy, detector), None
 
 
-def _store_raw(session: Session, raw: bytes, digest: str) -> RawMessage:
-    row = RawMessage(
-        sha256=digest,
-        size=len(raw),
-        compression="zlib",
-        data=zlib.compress(raw, 6),
+_TOO_LARGE_NOTE = (
+    "This message is too large to read: {size:,} bytes, over the limit of {limit:,} "
+    "bytes (MAIL_MAX_BYTES). Its text, HTML part and attachments were not taken from it. "
+    "It is kept exactly as received: download the original message (.eml) from this article."
+)
+
+
+def _compress(data: bytes) -> bytes:
+    return zlib.compress(data, 6)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message made ready to store: all the work that needs no database, done.
+
+    Parsing, sanitising, hashing and compressing take time growing with the
+    message; doing them before the write transaction keeps the single writer
+    (on SQLite, every other delivery and every page that saves) waiting only
+    for the inserts.
+    """
+
+    parsed: mailparse.ParsedMail
+    raw_size: int
+    #: The raw bytes, zlib-compressed.
+    raw_data: bytes
+    body: str
+    body_html: str | None
+    #: The attachments' contents by SHA-256: (size, zlib-compressed bytes).
+    blobs: dict[str, tuple[int, bytes]]
+    #: The SHA-256 of each of ``parsed.attachments``, in their order.
+    hashes: tuple[str, ...] = ()
+    #: Over the size limit: only the header section was read.
+    too_large: bool = False
+    limit: int | None = None
+
+
+def prepare(raw: bytes, max_bytes: int | None = None) -> Incoming:
+    """Read ``raw`` and make everything :func:`store_incoming` writes; never raises.
+
+    A message longer than ``max_bytes`` is not read beyond its header section
+    (routing, threading and idempotency need nothing more): its article says
+    so, and its raw bytes are kept like any other's.
+    """
+    if max_bytes is not None and len(raw) > max_bytes:
+        headers = mailparse.parse_headers(raw)
+        parsed = dataclasses.replace(
+            headers,
+            problems=[
+                f"too large: {len(raw)} bytes, over the limit of {max_bytes}; not read",
+                *headers.problems,
+            ],
+        )
+        return Incoming(
+            parsed=parsed,
+            raw_size=len(raw),
+            raw_data=_compress(raw),
+            body=_TOO_LARGE_NOTE.format(size=len(raw), limit=max_bytes),
+            body_html=None,
+            blobs={},
+            too_large=True,
+            limit=max_bytes,
+        )
+    parsed = mailparse.parse(raw)
+    blobs: dict[str, tuple[int, bytes]] = {}
+    hashes = []
+    for part in parsed.attachments:
+        digest = hashlib.sha256(part.data).hexdigest()
+        hashes.append(digest)
+        if digest not in blobs:
+            blobs[digest] = (len(part.data), _compress(part.data))
+    return Incoming(
+        parsed=parsed,
+        raw_size=len(raw),
+        raw_data=_compress(raw),
+        body=parsed.body,
+        body_html=sanitise(parsed.html) if parsed.html else None,
+        blobs=blobs,
+        hashes=tuple(hashes),
+        limit=max_bytes,
     )
-    session.add(row)
-    return row
+
+
+def _insert_ignoring_conflicts(session: Session, table: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table``, for many rows at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table).on_conflict_do_nothing()
+
+
+def _store_blobs(session: Session, incoming: Incoming) -> None:
+    """Insert the attachments' contents, each once, in one statement whatever their number."""
+    if incoming.blobs:
+        session.execute(
+            _insert_ignoring_conflicts(session, Blob.__table__),
+            [
+                {"sha256": digest, "size": size, "compression": "zlib", "data": data}
+                for digest, (size, data) in incoming.blobs.items()
+            ],
+        )
+
+
+def _store_attachment_rows(session: Session, article_id: int, incoming: Incoming) -> None:
+    """Insert the attachment rows in one statement whatever their number.
+
+    A Core insert with many parameter sets: no ORM object per attachment, so no
+    flush that revisits the article's growing collection for every new row.
+    """
+    if incoming.parsed.attachments:
+        session.execute(
+            insert(cast(Table, Attachment.__table__)),
+            [
+                {
+                    "article_id": article_id,
+                    "filename": part.filename,
+                    "content_type": part.content_type,
+                    "disposition": part.disposition,
+                    "content_id": part.content_id,
+                    "size": len(part.data),
+                    "sha256": digest,
+                }
+                for part, digest in zip(incoming.parsed.attachments, incoming.hashes, strict=True)
+            ],
+        )
 
 
 def store_blob(session: Session, data: bytes) -> str:
@@ -102,7 +237,7 @@ def store_blob(session: Session, data: bytes) -> str:
             sha256=digest,
             size=len(data),
             compression="zlib",
-            data=zlib.compress(data, 6),
+            data=_compress(data),
         )
     )
     return digest
@@ -170,22 +305,59 @@ def deliver(
     detector: Detector,
     system_id: str,
     forced_queue: str | None = None,
+    max_bytes: int | None = None,
 ) -> Delivery:
     """Store ``raw`` as a new ticket or as an article of the ticket it follows up.
+
+    :func:`prepare` and :func:`store_incoming` in one; the caller commits.
+    """
+    return store_incoming(
+        session,
+        prepare(raw, max_bytes),
+        policy=policy,
+        detector=detector,
+        system_id=system_id,
+        forced_queue=forced_queue,
+    )
+
+
+def store_incoming(
+    session: Session,
+    incoming: Incoming,
+    *,
+    policy: Policy,
+    detector: Detector,
+    system_id: str,
+    forced_queue: str | None = None,
+    routed: Decision | None = None,
+) -> Delivery:
+    """Store a prepared message as a new ticket or as an article of the ticket it follows up.
 
     The caller commits.  A second delivery of the same ``Message-ID`` reports the
     ticket that already holds it and stores nothing; when two deliveries race,
     the unique index on ``article.message_id`` lets exactly one of them win.
+    ``routed``, the routing decision made before the transaction, stands
+    unless the message turns out to be a duplicate or a follow-up.
     """
-    parsed = mailparse.parse(raw)
+    parsed = incoming.parsed
     begin_write(session)
-    decision, existing = decide(session, parsed, policy, detector, forced_queue)
+    decision, existing = decide(session, parsed, policy, detector, forced_queue, routed=routed)
     if decision.rule == "duplicate" and existing is not None:
-        return Delivery(existing.number, existing.queue.name, "duplicate", False)
+        return Delivery(
+            existing.number, existing.queue.name, "duplicate", False, too_large=incoming.too_large
+        )
+    # Content-addressed and harmless if rolled back: written before the day's
+    # ticket counter is locked (on PostgreSQL it orders the deliveries).
+    _store_blobs(session, incoming)
     ticket = _ticket_for(session, parsed, decision, existing, system_id)
     article = Article(
         ticket=ticket,
-        raw=_store_raw(session, raw, parsed.sha256),
+        raw=RawMessage(
+            sha256=parsed.sha256,
+            size=incoming.raw_size,
+            compression="zlib",
+            data=incoming.raw_data,
+        ),
         message_id=parsed.key,
         channel="email",
         sender_type="customer",
@@ -193,22 +365,11 @@ def deliver(
         to_addr=", ".join(parsed.to),
         cc_addr=", ".join(parsed.cc),
         subject=parsed.subject,
-        body=parsed.body,
-        body_html=sanitise(parsed.html) if parsed.html else None,
+        body=incoming.body,
+        body_html=incoming.body_html,
         language=decision.language,
     )
     session.add(article)
-    for part in parsed.attachments:
-        article.attachments.append(
-            Attachment(
-                filename=part.filename,
-                content_type=part.content_type,
-                disposition=part.disposition,
-                content_id=part.content_id,
-                size=len(part.data),
-                sha256=store_blob(session, part.data),
-            )
-        )
     try:
         session.flush()
     except IntegrityError:
@@ -218,8 +379,15 @@ def deliver(
         if parsed.key:
             other = _existing_by_message_id(session, parsed.key)
             if other is not None:
-                return Delivery(other.number, other.queue.name, "duplicate", False)
+                return Delivery(
+                    other.number,
+                    other.queue.name,
+                    "duplicate",
+                    False,
+                    too_large=incoming.too_large,
+                )
         raise
+    _store_attachment_rows(session, article.id, incoming)
     record(
         session,
         ticket,
@@ -237,4 +405,5 @@ def deliver(
         True,
         decision.language,
         decision.reason,
+        too_large=incoming.too_large,
     )

@@ -6,6 +6,7 @@ are kept elsewhere, so nothing is lost even when this module understands little.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import email.utils
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 
+from tickets.html import escape_stray_brackets
 from tickets.text import html_to_text
 
 _TAG_RE = re.compile(r"\[Ticket#(\d{16})\]", re.IGNORECASE)
@@ -193,6 +195,36 @@ def _attachments(
     return found
 
 
+#: The most of a header section read from a message too large to read whole.
+MAX_HEADER_BYTES = 256 * 1024
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+
+
+def parse_headers(raw: bytes) -> ParsedMail:
+    """Only the header section of ``raw`` (its first :data:`MAX_HEADER_BYTES`); never raises.
+
+    For a message too large to read whole: the headers route, thread and
+    identify it; the body is left empty.  ``sha256`` is still that of all of ``raw``.
+    """
+    end = _END_OF_HEADERS.search(raw, 0, MAX_HEADER_BYTES)
+    if end is not None:
+        head = raw[: end.end()]
+    else:
+        head = raw[:MAX_HEADER_BYTES]
+        head = head[: head.rfind(b"\n") + 1] or head
+        head += b"\n"
+    parsed = parse(head)
+    return dataclasses.replace(
+        parsed,
+        body="",
+        html=None,
+        attachments=[],
+        # The structure's defects are those of the cut, not of the message.
+        problems=[p for p in parsed.problems if not p.endswith("Defect")],
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
 def parse(raw: bytes) -> ParsedMail:
     """Read ``raw`` into a :class:`ParsedMail`; never raises."""
     problems: list[str] = []
@@ -212,7 +244,8 @@ def parse(raw: bytes) -> ParsedMail:
     if plain_part is not None:
         body = _text_of(plain_part, problems)
     elif html is not None:
-        body = html_to_text(html)
+        # Unterminated tags make html.parser rescan the rest for each.
+        body = html_to_text(escape_stray_brackets(html))
     elif not msg.is_multipart() and msg.get_content_maintype() == "text":
         body = _text_of(msg, problems)
     else:

@@ -114,7 +114,9 @@ DEFAULTS: dict[str, Any] = {
     # see wikibridge.cfg.example for the keys of each.
     "IMAP_MAILBOXES": [],
     "IMAP_POLL_SECONDS": 60,
-    "LMTP_MAX_BYTES": 50 * 1024 * 1024,
+    # Mail larger than this is stored unread, its raw bytes kept (every way
+    # in: mail deliver, LMTP, IMAP).  LMTP_MAX_BYTES is its former name.
+    "MAIL_MAX_BYTES": None,
     # Outgoing answers: stored first, then sent by a job that retries.
     "SMTP_HOST": "127.0.0.1",
     "SMTP_PORT": 25,
@@ -224,6 +226,9 @@ def finish_settings(cfg: dict[str, Any], instance: Path) -> None:
     if not cfg.get("DATABASE_URL"):
         instance.mkdir(parents=True, exist_ok=True)
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'wikibridge.sqlite3'}"
+    if not cfg.get("MAIL_MAX_BYTES"):
+        cfg["MAIL_MAX_BYTES"] = cfg.get("LMTP_MAX_BYTES") or 50 * 1024 * 1024
+    cfg["MAIL_MAX_BYTES"] = int(cfg["MAIL_MAX_BYTES"])
     if cfg.get("WORKER_IN_PROCESS") is None:
         cfg["WORKER_IN_PROCESS"] = not cfg.get("JOBS_URL")
     if cfg.get("OAUTH_ALLOW_HTTP"):

@@ -177,26 +177,32 @@ def test_unknown_envelope_recipient_keeps_the_bytes(app):
     )
 
 
-def test_oversize_message_is_refused_with_552(app):
-    app.config["LMTP_MAX_BYTES"] = 20_000
-    big = message(body="x" * 70 + ("\n" + "y" * 70) * 400)
+def test_oversize_message_is_kept_raw(app):
+    # Over MAIL_MAX_BYTES (the limit of every door) the message is not read but
+    # kept: refusing it (552) would bounce it, answering 451 would have it
+    # retried until the MTA gives up.
+    app.config["MAIL_MAX_BYTES"] = 20_000
+    big = message(body="x" * 70 + ("\n" + "y" * 70) * 400, msgid="<big@example.org>")
     assert len(big) > 20_000
     recipients = ["info@wikimedia.org", "press@wikimedia.org"]
     with LMTPListener(app, "127.0.0.1", 0) as running:
-        # Declared size (SIZE=, as MTAs send it): refused at MAIL FROM.
+        # Declared size (SIZE=, as MTAs send it): accepted all the same.
         with smtplib.LMTP("127.0.0.1", running.port, timeout=30) as client:
             client.ehlo("test.example.org")
-            assert client.has_extn("size")
             code, _ = client.mail("someone@example.org", [f"SIZE={len(big)}"])
-            assert code == 552
-        # Undeclared: refused after DATA, once per recipient.
+            assert code == 250
         replies = send(running.port, big, recipients)
-        # A message under the limit still goes through on the same listener.
         [(ok, _)] = send(running.port, message(msgid="<small@example.org>"), recipients[:1])
 
-    assert [code for code, _ in replies] == [552, 552]
+    assert [code for code, _ in replies] == [250, 250]
+    assert all(b"too large" in reply for _, reply in replies)
     assert ok == 250
-    assert len(tickets_of(app)) == 1
+    tickets = tickets_of(app)
+    assert len(tickets) == 2
+    with new_session(app) as db:
+        article = db.scalars(select(Article).where(Article.message_id == "<big@example.org>")).one()
+        assert "too large" in article.body
+        assert article.raw is not None and raw_bytes(article.raw) == big
 
 
 def test_long_lines_are_accepted(app, listener):

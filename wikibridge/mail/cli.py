@@ -29,7 +29,9 @@ def deliver_command(queue: str | None) -> None:
     """Store one RFC 822 message from standard input; print its ticket number.
 
     Exits 0 once the message is durably stored and 75 (EX_TEMPFAIL) when it
-    could not be stored, so the mail system delivers it again later.
+    could not be stored, so the mail system delivers it again later.  A
+    message over MAIL_MAX_BYTES is stored unread, its raw bytes kept (exit 0,
+    and a line on standard error says so).
     """
     from wikibridge.mail.pipe import deliver
 

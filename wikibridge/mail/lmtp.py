@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Default for the ``LMTP_MAX_BYTES`` setting: larger messages are refused (552).
+#: Default for the ``MAIL_MAX_BYTES`` setting: larger messages are stored unread.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 #: Mailman 3 made 8024 the customary unprivileged LMTP port (24 needs root).
 DEFAULT_LISTEN = "127.0.0.1:8024"
@@ -49,8 +49,12 @@ DEFAULT_LISTEN = "127.0.0.1:8024"
 STOP_GRACE_SECONDS = 30.0
 
 REPLY_STORED = "250 2.0.0 {number} stored"
+REPLY_STORED_UNREAD = "250 2.0.0 {number} stored unread: too large, kept as received"
 REPLY_NOT_STORED = "451 4.3.0 Message not stored, try again later"
 REPLY_SHUTTING_DOWN = "421 4.3.2 Shutting down, try again later"
+
+#: aiosmtpd's line buffer limit when nothing is to be refused for its size.
+_UNLIMITED = 2**62
 
 _END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 
@@ -131,9 +135,12 @@ def _replies(line: str, count: int) -> str:
 class _Handler:
     """aiosmtpd handler: stores each message once, off the event loop."""
 
-    def __init__(self, app: Flask, queue: str | None, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, app: Flask, queue: str | None, executor: ThreadPoolExecutor, max_bytes: int
+    ) -> None:
         self.app = app
         self.queue = queue
+        self.max_bytes = max_bytes
         self.executor = executor
         self.closing = False
 
@@ -154,22 +161,26 @@ class _Handler:
             )
             return _replies(REPLY_NOT_STORED, len(recipients))
         log.info(
-            "stored as %s in %s (%s%s), %d bytes, %d recipient(s)",
+            "stored as %s in %s (%s%s%s), %d bytes, %d recipient(s)",
             delivery.number,
             delivery.queue,
             delivery.rule,
             "" if delivery.created else ", already stored",
+            ", unread: over MAIL_MAX_BYTES" if delivery.too_large else "",
             len(raw),
             len(recipients),
         )
-        return _replies(REPLY_STORED.format(number=delivery.number), len(recipients))
+        reply = REPLY_STORED_UNREAD if delivery.too_large else REPLY_STORED
+        return _replies(reply.format(number=delivery.number), len(recipients))
 
     def store(self, raw: bytes, recipients: list[str]) -> Delivery:
         """Store one message (runs in a worker thread; blocks until the commit)."""
         from wikibridge.mail.store import store_message
 
         with self.app.app_context():
-            return store_message(self.app, self._with_envelope(raw, recipients), self.queue)
+            return store_message(
+                self.app, self._with_envelope(raw, recipients), self.queue, self.max_bytes
+            )
 
     def _with_envelope(self, raw: bytes, recipients: list[str]) -> bytes:
         if not unseen_recipients(raw, recipients):
@@ -266,7 +277,8 @@ class LMTPListener:
     :param host: address to listen on.
     :param port: port to listen on; 0 picks a free one (see :attr:`port`).
     :param queue: put new tickets in this queue instead of routing them.
-    :param max_bytes: largest message accepted (default: ``LMTP_MAX_BYTES``).
+    :param max_bytes: largest message read (default: ``MAIL_MAX_BYTES``); a larger
+        one is accepted and stored unread, never refused.
     :param threads: messages stored at the same time.
     :param grace: seconds a stop waits for messages being stored.
     """
@@ -286,7 +298,7 @@ class LMTPListener:
         self.host = host
         self.port = port
         self.queue = queue
-        self.max_bytes = int(max_bytes or app.config.get("LMTP_MAX_BYTES") or DEFAULT_MAX_BYTES)
+        self.max_bytes = int(max_bytes or app.config.get("MAIL_MAX_BYTES") or DEFAULT_MAX_BYTES)
         self.threads = max(1, threads)
         self.grace = grace
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -367,7 +379,7 @@ class LMTPListener:
         if self._stop_requested.is_set():  # stop() came before the loop existed
             stopping.set()
 
-        handler = _Handler(self.app, self.queue, executor)
+        handler = _Handler(self.app, self.queue, executor, self.max_bytes)
         protocol = _protocol_class()
         sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         hostname = socket.gethostname()  # getfqdn(), aiosmtpd's default, may wait on DNS
@@ -375,8 +387,12 @@ class LMTPListener:
         def _session() -> Any:
             proto = protocol(
                 handler,
-                line_limit=self.max_bytes,
-                data_size_limit=self.max_bytes,
+                # No limit here: a message over max_bytes is stored unread
+                # (the store applies it), where a 552 would bounce it.  The
+                # MTA's own size limit (Postfix: message_size_limit) is the
+                # bound on what arrives.
+                line_limit=_UNLIMITED,
+                data_size_limit=None,
                 # Postfix bounces SMTPUTF8 mail a next hop cannot take.
                 enable_SMTPUTF8=True,
                 hostname=hostname,
@@ -447,7 +463,7 @@ def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
     Each message is stored once and every recipient is answered with its
     ticket number after the commit; when it cannot be stored, every recipient
     gets 451 and the mail system delivers it again later.  Messages larger
-    than the LMTP_MAX_BYTES setting are refused with 552.
+    than the MAIL_MAX_BYTES setting are stored unread, their raw bytes kept.
     """
     try:
         host, port = parse_listen(listen)
@@ -461,7 +477,7 @@ def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
         shown = f"[{host}]" if ":" in host else host
         click.echo(
             f"wikibridge lmtp: listening on {shown}:{listener.port} "
-            f"(messages up to {listener.max_bytes} bytes)"
+            f"(messages over {listener.max_bytes} bytes are stored unread)"
         )
 
     try:

@@ -57,6 +57,13 @@ def deliver(raw: bytes, queue: str | None) -> int:
             f"({exc.__class__.__name__}: {first_line(exc)})\n"
         )
         return EX_TEMPFAIL
+    if result.too_large:
+        # Stored all the same (exit 0): retrying or bouncing would not make it
+        # smaller, and the raw bytes are kept for a volunteer to download.
+        sys.stderr.write(
+            f"wikibridge: message of {len(raw)} bytes is too large (over MAIL_MAX_BYTES "
+            f"{settings['MAIL_MAX_BYTES']}); kept unread as received in ticket {result.number}\n"
+        )
     sys.stdout.write(result.number + "\n")
     return 0
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from tickets.intake import Delivery, begin_write, deliver
+from tickets.intake import Delivery, is_known, prepare, store_incoming
 from tickets.language import LanguageDetector
 from tickets.policies import active_policy
+from tickets.routing import route
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -31,28 +32,43 @@ def store_with(
     config: Mapping[str, Any],
     raw: bytes,
     queue: str | None = None,
+    max_bytes: int | None = None,
 ) -> Delivery:
     """Store ``raw`` durably through sessions from ``make_session``; return where it went.
 
     Returns only after the commit, so a caller may acknowledge the message
     (exit 0, answer 250, flag it on the IMAP server) once this returns; any
     exception means nothing was stored and the message must be kept.
+
+    Everything but writing happens before the write transaction opens:
+    parsing, sanitising, hashing, compressing, reading the routing policy and
+    detecting the language.  The writer (one at a time on SQLite) is held
+    only for the inserts.  A message over ``max_bytes`` (default: the
+    ``MAIL_MAX_BYTES`` setting) is stored unread (see :func:`tickets.intake.prepare`).
     """
+    incoming = prepare(raw, max_bytes or config.get("MAIL_MAX_BYTES"))
     with make_session() as db:
-        begin_write(db)
         policy = active_policy(db, config["MAIL_DOMAIN"])
-        result = deliver(
+        known = is_known(db, incoming.parsed)
+        db.rollback()  # end the read; the language model may load meanwhile
+        detector = detector_for(policy.languages)
+        # A duplicate or a follow-up (checked again in the transaction) needs no route.
+        routed = None if queue or known else route(incoming.parsed, policy, detector)
+        result = store_incoming(
             db,
-            raw,
+            incoming,
             policy=policy,
-            detector=detector_for(policy.languages),
+            detector=detector,
             system_id=config["SYSTEM_ID"],
             forced_queue=queue,
+            routed=routed,
         )
         db.commit()
         return result
 
 
-def store_message(app: Flask, raw: bytes, queue: str | None = None) -> Delivery:
+def store_message(
+    app: Flask, raw: bytes, queue: str | None = None, max_bytes: int | None = None
+) -> Delivery:
     """Store ``raw`` with ``app``'s database and settings (see :func:`store_with`)."""
-    return store_with(app.extensions["db_sessionmaker"], app.config, raw, queue)
+    return store_with(app.extensions["db_sessionmaker"], app.config, raw, queue, max_bytes)
