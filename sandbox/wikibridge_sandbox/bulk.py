@@ -9,14 +9,13 @@ external links, interwiki links) updated as it imports.
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from wikibridge_sandbox.packages import MW_ROOT, php_binary
-from wikibridge_sandbox.state import SandboxError, SandboxWiki
+from wikibridge_sandbox.packages import MW_ROOT, php_binary, run_command
+from wikibridge_sandbox.state import SandboxWiki
 
 #: Namespaces by their prefix, as the dump must say them.
 _NAMESPACES = {"File": 6, "Template": 10, "User": 2, "Category": 14}
@@ -54,16 +53,10 @@ def import_pages(wiki: SandboxWiki, pages: Iterable[tuple[str, str]], timeout: f
         dump = Path(tmp) / "pages.xml"
         count = write_dump(dump, pages)
         env = {**os.environ, "MW_CONFIG_FILE": str(wiki.config_file)}
-        result = subprocess.run(
+        run_command(
             [php_binary(), str(MW_ROOT / "maintenance" / "importDump.php"), str(dump)],
+            timeout=timeout,
             env=env,
             cwd=wiki.dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
         )
-        if result.returncode != 0:
-            output = (result.stdout + result.stderr).strip()[-2000:]
-            raise SandboxError(f"importDump.php failed ({result.returncode}):\n{output}")
     return count

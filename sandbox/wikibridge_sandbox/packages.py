@@ -123,14 +123,16 @@ def php_binary() -> str:
     return shutil.which("php") or "/usr/bin/php"
 
 
-def run_command(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def run_command(
+    command: list[str], timeout: float = _SCRIPT_TIMEOUT, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
     """Run *command* with its output captured; raise SandboxError with its output if it fails."""
     result = subprocess.run(
         command,
         capture_output=True,
         text=True,
         check=False,
-        timeout=_SCRIPT_TIMEOUT,
+        timeout=timeout,
         **kwargs,
     )
     if result.returncode != 0:

@@ -64,6 +64,25 @@ def _summary(progress: Any) -> str:
     )
 
 
+def _each_wiki(wikis: tuple[str, ...], what: str, work: Any) -> None:
+    """Run ``work(app, wiki, report)`` for each chosen wiki, a bar each; exit 75 if one failed."""
+    from wikibridge.wiki.reference_scan import ScanError
+
+    app = _app()
+    failed = False
+    for wiki in _wikis(app, wikis):
+        try:
+            with _bar(f"{what} {wiki}") as report:
+                progress = work(app, wiki, report)
+        except ScanError as exc:
+            click.echo(f"{wiki}: {exc}; run the {what} again to resume", err=True)
+            failed = True
+            continue
+        click.echo(_summary(progress))
+    if failed:
+        sys.exit(75)
+
+
 @references_cli.command("scan")
 @click.option("--wiki", "wikis", multiple=True, help="Only this wiki (default: every one).")
 @click.option("--restart", is_flag=True, help="Start over instead of resuming a scan.")
@@ -74,32 +93,21 @@ def scan_command(wikis: tuple[str, ...], restart: bool) -> None:
     gone and unchanged (tab-separated).
     """
     from wikibridge.wiki.reads import site_for
-    from wikibridge.wiki.reference_scan import ScanError, scan
+    from wikibridge.wiki.reference_scan import scan
     from wikibridge.wiki.references import names_from_settings
 
-    app = _app()
-    names = names_from_settings(app.config)
-    failed = False
-    for wiki in _wikis(app, wikis):
-        conf = app.config["WIKIS"][wiki]
-        try:
-            with _bar(f"scan {wiki}") as report:
-                progress = scan(
-                    site_for(conf),
-                    wiki,
-                    names,
-                    app.extensions["db_sessionmaker"],
-                    url_patterns=app.config["REFERENCE_URL_PATTERNS"],
-                    report=report,
-                    restart=restart,
-                )
-        except ScanError as exc:
-            click.echo(f"{wiki}: {exc}; run the scan again to resume", err=True)
-            failed = True
-            continue
-        click.echo(_summary(progress))
-    if failed:
-        sys.exit(75)
+    def work(app: Flask, wiki: str, report: Any) -> Any:
+        return scan(
+            site_for(app.config["WIKIS"][wiki]),
+            wiki,
+            names_from_settings(app.config),
+            app.extensions["db_sessionmaker"],
+            url_patterns=app.config["REFERENCE_URL_PATTERNS"],
+            report=report,
+            restart=restart,
+        )
+
+    _each_wiki(wikis, "scan", work)
 
 
 @references_cli.command("sync")
@@ -107,26 +115,19 @@ def scan_command(wikis: tuple[str, ...], restart: bool) -> None:
 def sync_command(wikis: tuple[str, ...]) -> None:
     """Follow recent changes since the last sync (or the last scan's start)."""
     from wikibridge.wiki.reads import site_for
-    from wikibridge.wiki.reference_scan import ScanError, sync
+    from wikibridge.wiki.reference_scan import sync
     from wikibridge.wiki.references import names_from_settings
 
-    app = _app()
-    names = names_from_settings(app.config)
-    failed = False
-    for wiki in _wikis(app, wikis):
-        conf = app.config["WIKIS"][wiki]
-        try:
-            with _bar(f"sync {wiki}") as report:
-                progress = sync(
-                    site_for(conf), wiki, names, app.extensions["db_sessionmaker"], report=report
-                )
-        except ScanError as exc:
-            click.echo(f"{wiki}: {exc}; the next sync resumes", err=True)
-            failed = True
-            continue
-        click.echo(_summary(progress))
-    if failed:
-        sys.exit(75)
+    def work(app: Flask, wiki: str, report: Any) -> Any:
+        return sync(
+            site_for(app.config["WIKIS"][wiki]),
+            wiki,
+            names_from_settings(app.config),
+            app.extensions["db_sessionmaker"],
+            report=report,
+        )
+
+    _each_wiki(wikis, "sync", work)
 
 
 @references_cli.command("of")
