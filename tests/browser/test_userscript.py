@@ -66,3 +66,13 @@ def test_user_script_marks_each_permission_box(tmp_path, database_url, oauth_pro
             "unknown",
         ]
         expect(marks.first).to_have_text("Permission confirmed")
+
+        # The public pages wiki users reach from there (axe-core checks each).
+        for lang, words in (("en", "Permission confirmed"), ("de", "Freigabe bestätigt")):
+            page.goto(f"{desk.url}/cited/tickets/{confirmed}?lang={lang}")
+            expect(page.locator("table.cited")).to_contain_text(title)
+            expect(page.locator(".tag").first).to_have_text(words)
+            page.goto(f"{desk.url}/cited/page?wiki=commons&title={title}&lang={lang}")
+            expect(page.locator("table.cited tbody tr")).to_have_count(3)
+            page.goto(f"{desk.url}/cited?lang={lang}")
+            expect(page.locator("form.cited-form")).to_have_count(2)
