@@ -42,7 +42,8 @@ def _bar(label: str) -> Iterator[Any]:
             )
             bar.__enter__()
         if bar is not None:
-            step = min(progress.done, progress.total or progress.done) - shown
+            handled = progress.done + progress.skipped
+            step = min(handled, progress.total or handled) - shown
             if step > 0:
                 bar.update(step)
                 shown += step

@@ -53,6 +53,8 @@ class Progress:
     wiki: str
     what: str
     done: int = 0
+    #: Pages a second list named again after this scan had read them (not read twice).
+    skipped: int = 0
     total: int | None = None
     requests: int = 0
     recorded: Recorded = field(default_factory=Recorded)
@@ -179,8 +181,8 @@ def template_redirects(site: Any, names: ReferenceNames, progress: Progress) -> 
     return found
 
 
-def count_pages(site: Any, source: dict[str, str], progress: Progress) -> int:
-    """How many pages a source lists (ids only, 500 a request), for the progress bar."""
+def _list_params(source: dict[str, str]) -> dict[str, Any]:
+    """A generator source as a plain list query of page ids, 500 a request."""
     generator = source["generator"]
     params: dict[str, Any] = {"list": generator, "formatversion": "2"}
     prefix = {"embeddedin": "ei", "exturlusage": "eu", "iwbacklinks": "iwbl"}[generator]
@@ -190,6 +192,33 @@ def count_pages(site: Any, source: dict[str, str], progress: Progress) -> int:
     params[prefix + "limit"] = "max"
     if generator == "exturlusage":
         params["euprop"] = "ids"
+    return params
+
+
+def _read_since(
+    session_factory: Callable[[], Session], wiki: str, ids: Sequence[int], since: dt.datetime
+) -> set[int]:
+    """Which of ``ids`` this scan has read already (their references were seen since it began)."""
+    if not ids:
+        return set()
+    with session_factory() as db:
+        return set(
+            db.scalars(
+                select(WikiReference.page_id)
+                .where(
+                    WikiReference.wiki == wiki,
+                    WikiReference.page_id.in_(list(ids)),
+                    WikiReference.last_seen >= since,
+                )
+                .distinct()
+            )
+        )
+
+
+def count_pages(site: Any, source: dict[str, str], progress: Progress) -> int:
+    """How many pages a source lists (ids only, 500 a request), for the progress bar."""
+    generator = source["generator"]
+    params = _list_params(source)
     count = 0
     while True:
         data = _query(site, params, progress)
@@ -232,35 +261,18 @@ def scan(
     progress.done = int(state.get("done", 0))
     limit = page_size(site)
     all_sources = sources(names, url_patterns, redirects)
-    # The next request goes out while this one's pages are parsed and stored:
-    # the wiki and this process work at the same time.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference-scan") as ahead:
-        for index in range(int(state["source"]), len(all_sources)):
-            source = all_sources[index]
-            base: dict[str, Any] = {**_TEXT, **source, _limit_key(source): str(limit)}
-            pending = ahead.submit(
-                _query, site, {**base, **(state.get("continue") or {})}, progress
+    started = dt.datetime.fromisoformat(state["started"])
+    for index in range(int(state["source"]), len(all_sources)):
+        source = all_sources[index]
+        if source["generator"] == "embeddedin":
+            _scan_with_text(
+                site, wiki, names, session_factory, state, index, source, limit, progress, report
             )
-            while True:
-                data = pending.result()
-                more = data.get("continue")
-                if more:
-                    pending = ahead.submit(_query, site, {**base, **more}, progress)
-                pages, missing = _pages_of(data, names)
-                with session_factory() as db:
-                    _record(db, wiki, pages, missing, progress)
-                    # Where to go on from, committed with what was recorded.
-                    state.update(source=index if more else index + 1, done=progress.done)
-                    state["continue"] = more or {}
-                    _save(db, wiki, "scan", state)
-                    db.commit()
-                if report:
-                    report(progress)
-                if not more:
-                    break
-    _sweep_unseen(
-        site, wiki, names, session_factory, dt.datetime.fromisoformat(state["started"]), progress
-    )
+        else:
+            _scan_by_ids(
+                site, wiki, names, session_factory, state, index, source, started, progress, report
+            )
+    _sweep_unseen(site, wiki, names, session_factory, started, progress)
     with session_factory() as db:
         state.update(finished=utcnow().isoformat())
         _save(db, wiki, "scan", state)
@@ -273,6 +285,97 @@ def scan(
     if report:
         report(progress)
     return progress
+
+
+def _keep_position(
+    db: Session,
+    wiki: str,
+    state: dict[str, Any],
+    index: int,
+    more: dict[str, Any] | None,
+    progress: Progress,
+) -> None:
+    """Where the scan goes on from (``more``: the API's continuation), for ``db`` to commit."""
+    state.update(source=index if more else index + 1, done=progress.done)
+    state["continue"] = more or {}
+    _save(db, wiki, "scan", state)
+
+
+def _scan_with_text(
+    site: Any,
+    wiki: str,
+    names: ReferenceNames,
+    session_factory: Callable[[], Session],
+    state: dict[str, Any],
+    index: int,
+    source: dict[str, str],
+    limit: int,
+    progress: Progress,
+    report: Report | None,
+) -> None:
+    """A template's transclusions, their text in the same answers, 50 (or 500) a request.
+
+    The next request goes out while this one's pages are parsed and stored:
+    the wiki and this process work at the same time.
+    """
+    base: dict[str, Any] = {**_TEXT, **source, _limit_key(source): str(limit)}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference-scan") as ahead:
+        pending = ahead.submit(_query, site, {**base, **(state.get("continue") or {})}, progress)
+        while True:
+            data = pending.result()
+            more = data.get("continue")
+            if more:
+                pending = ahead.submit(_query, site, {**base, **more}, progress)
+            pages, missing = _pages_of(data, names)
+            with session_factory() as db:
+                # What was recorded and where to go on from, in one transaction.
+                _record(db, wiki, pages, missing, progress)
+                _keep_position(db, wiki, state, index, more, progress)
+                db.commit()
+            if report:
+                report(progress)
+            if not more:
+                return
+
+
+def _scan_by_ids(
+    site: Any,
+    wiki: str,
+    names: ReferenceNames,
+    session_factory: Callable[[], Session],
+    state: dict[str, Any],
+    index: int,
+    source: dict[str, str],
+    started: dt.datetime,
+    progress: Progress,
+    report: Report | None,
+) -> None:
+    """Pages a link list names (500 ids a request), read only if this scan has not yet.
+
+    Permission templates render a link to the ticket, so the external-link list
+    names most of the pages the template lists named already.
+    """
+    generator = source["generator"]
+    params = {**_list_params(source), **(state.get("continue") or {})}
+    while True:
+        data = _query(site, params, progress)
+        listed = sorted(
+            {int(i["pageid"]) for i in data.get("query", {}).get(generator, []) if i.get("pageid")}
+        )
+        seen = _read_since(session_factory, wiki, listed, started)
+        progress.skipped += len(seen)
+        _read_ids(
+            site, wiki, [i for i in listed if i not in seen], names, session_factory, progress
+        )
+        more = data.get("continue")
+        with session_factory() as db:
+            _keep_position(db, wiki, state, index, more, progress)
+            db.commit()
+        if report:
+            report(progress)
+        if not more:
+            return
+        params = {**_list_params(source), **more}
 
 
 def _save(db: Session, wiki: str, name: str, state: dict[str, Any]) -> None:
