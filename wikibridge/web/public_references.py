@@ -11,14 +11,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
-from wikibridge.web.references_api import _limiter, page_document, ticket_document
+from wikibridge.web.references_api import client_budget, page_document, ticket_document
 
 bp = Blueprint("cited", __name__, url_prefix="/cited")
 
 
 @bp.before_request
 def _limit() -> Response | None:
-    wait = _limiter().retry_after(request.remote_addr or "?")
+    wait = client_budget().retry_after(request.remote_addr or "?")
     if wait:
         response = Response(
             render_template("error.html", code=429, title=_too_many(), message=""), status=429

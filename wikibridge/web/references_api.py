@@ -32,7 +32,8 @@ MAX_AGE = 60
 MAX_INPUT = 512
 
 
-def _limiter() -> RateLimiter:
+def client_budget() -> RateLimiter:
+    """The per-client request budget of the public routes (one per web process)."""
     limiter: RateLimiter | None = current_app.extensions.get("public_rate_limiter")
     if limiter is None:
         limiter = RateLimiter(int(current_app.config["PUBLIC_API_REQUESTS_PER_MINUTE"]))
@@ -53,7 +54,7 @@ def _cors(response: Response) -> Response:
 def _limit() -> Response | None:
     if request.method == "OPTIONS":
         return _cors(Response(status=204))
-    wait = _limiter().retry_after(request.remote_addr or "?")
+    wait = client_budget().retry_after(request.remote_addr or "?")
     if wait:
         response = _json({"error": "too many requests", "retry_after": wait}, status=429)
         response.headers["Retry-After"] = str(wait)
