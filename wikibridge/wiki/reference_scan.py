@@ -483,7 +483,6 @@ def sync(
         fresh = [c for c in changes if int(c.get("rcid", 0)) not in seen]
         if not fresh:
             continue
-        progress.total = (progress.total or 0) + len(fresh)
         ids = sorted({int(c["pageid"]) for c in fresh if c.get("pageid")})
         titles = sorted({str(c["title"]) for c in fresh if not c.get("pageid")})
         if titles:
@@ -497,7 +496,10 @@ def sync(
                         WikiReference.gone_at.is_(None),
                     )
                 )
-        _read_ids(site, wiki, sorted(set(ids)), names, session_factory, progress)
+        # The bar counts the pages to read, as it learns of them.
+        wanted = sorted(set(ids))
+        progress.total = (progress.total or 0) + len(wanted)
+        _read_ids(site, wiki, wanted, names, session_factory, progress)
         last = fresh[-1]["timestamp"]
         state = {
             "rcstart": last,
