@@ -35,8 +35,15 @@ AXE_JS = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
 # iframes: false — the only frame is a customer's HTML mail, sandboxed
 # without scripts; axe would wait for an answer from it that never comes.
+# axe refuses a second run while one is going ("Axe is already running"): the
+# check a load started and the check at the end of a test can meet on a slow
+# machine, so runs on one document wait for each other.
 _RUN_AXE = """async (impacts) => {
-  const results = await axe.run(document, {resultTypes: ['violations'], iframes: false});
+  const previous = window.__wikibridgeAxe || Promise.resolve();
+  const run = previous.catch(() => null).then(() =>
+    axe.run(document, {resultTypes: ['violations'], iframes: false}));
+  window.__wikibridgeAxe = run;
+  const results = await run;
   return results.violations
     .filter((v) => impacts.includes(v.impact))
     .map((v) => ({
@@ -116,9 +123,9 @@ class AxeWatch:
             )
 
     def settle(self, page: Any) -> None:
-        """Wait until the checks that loads started have their answers (10 s at most)."""
+        """Wait until the checks that loads started have their answers (60 s at most)."""
         page.wait_for_load_state("load")
-        for _ in range(200):
+        for _ in range(1200):
             if not self.running:
                 return
             # Lets Playwright deliver the answers the checks wait for.
