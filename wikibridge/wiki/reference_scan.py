@@ -75,6 +75,17 @@ def _query(site: Any, params: dict[str, Any], progress: Progress) -> dict[str, A
     return data
 
 
+def _answers(site: Any, params: dict[str, Any], progress: Progress) -> Iterator[dict[str, Any]]:
+    """Every answer to a query, following the API's continuation to the end."""
+    params = dict(params)
+    while True:
+        data = _query(site, params, progress)
+        yield data
+        if "continue" not in data:
+            return
+        params.update(data["continue"])
+
+
 def page_size(site: Any) -> int:
     """Pages with text per request for this account: 500 with ``apihighlimits``, else 50."""
     rights = getattr(site, "rights", None) or []
@@ -169,15 +180,11 @@ def template_redirects(site: Any, names: ReferenceNames, progress: Progress) -> 
             "rdnamespace": "10",
             "formatversion": "2",
         }
-        while True:
-            data = _query(site, params, progress)
+        for data in _answers(site, params, progress):
             for page in data.get("query", {}).get("pages", []):
                 target = str(page["title"]).split(":", 1)[1]
                 for redirect in page.get("redirects", []):
                     found[str(redirect["title"]).split(":", 1)[1]] = target
-            if "continue" not in data:
-                break
-            params.update(data["continue"])
     return found
 
 
@@ -218,14 +225,10 @@ def _read_since(
 def count_pages(site: Any, source: dict[str, str], progress: Progress) -> int:
     """How many pages a source lists (ids only, 500 a request), for the progress bar."""
     generator = source["generator"]
-    params = _list_params(source)
-    count = 0
-    while True:
-        data = _query(site, params, progress)
-        count += len(data.get("query", {}).get(generator, []))
-        if "continue" not in data:
-            return count
-        params.update(data["continue"])
+    return sum(
+        len(data.get("query", {}).get(generator, []))
+        for data in _answers(site, _list_params(source), progress)
+    )
 
 
 def scan(
@@ -400,14 +403,10 @@ def _read_ids(
         params: dict[str, Any] = {**_TEXT, "pageids": "|".join(str(i) for i in chunk)}
         pages: list[PageText] = []
         missing: list[int] = []
-        while True:
-            data = _query(site, params, progress)
+        for data in _answers(site, params, progress):
             got, lost = _pages_of(data, names)
             pages += got
             missing += lost
-            if "continue" not in data:
-                break
-            params.update(data["continue"])
         with session_factory() as db:
             _record(db, wiki, pages, missing, progress)
             db.commit()
@@ -449,12 +448,8 @@ def _changes(
     }
     if state.get("rcstart"):
         params["rcstart"] = state["rcstart"]
-    while True:
-        data = _query(site, params, progress)
+    for data in _answers(site, params, progress):
         yield list(data.get("query", {}).get("recentchanges", []))
-        if "continue" not in data:
-            return
-        params.update(data["continue"])
 
 
 def sync(
