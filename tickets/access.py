@@ -22,6 +22,9 @@ from tickets.models import Base, Queue, Volunteer, utcnow
 class Role(enum.StrEnum):
     """A volunteer's role on the desk."""
 
+    #: Logged in with a wiki account but not (yet) on the team: may apply,
+    #: never sees a queue, a ticket or the search.
+    APPLICANT = "applicant"
     VOLUNTEER = "volunteer"
     ADMIN = "admin"
     HEAD = "head"
