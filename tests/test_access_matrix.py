@@ -79,6 +79,11 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "admin.grant_access": ("POST", "/admin/volunteers/grant", "admin"),
     "admin.revoke_access": ("POST", "/admin/volunteers/{vid}/revoke", "admin"),
     "admin.set_role": ("POST", "/admin/volunteers/{vid}/role", "head"),
+    "training.admin_training": ("GET", "/admin/training", "admin"),
+    "training.save_training": ("POST", "/admin/training", "admin"),
+    # Feedback on training answers: administrators only, whatever queue
+    # rights one has (tests/test_training_web.py).
+    "training.give_feedback": ("POST", "/tickets/{number}/articles/{article}/feedback", "admin"),
 }
 
 # Who: (username, role, grants)

@@ -9,6 +9,11 @@ failed attempt puts it back to ``pending`` with the error shown on the
 ticket, and the job retries later; after ``SMTP_MAX_ATTEMPTS`` it is
 ``failed`` until a volunteer presses "Send again".
 
+Nothing on a training ticket (:func:`tickets.training.is_training`) is ever
+mailed: an answer there is stored as ``practice`` and never queued, and
+every path that sends (the job, the sweep, "Send again") refuses an answer
+whose ticket is in Training, also a real ticket moved there after answering.
+
 Flask-free: the functions take a session factory and the settings, like
 :mod:`wikibridge.mail.store`.
 """
@@ -35,6 +40,7 @@ from tickets.answers import last_customer_article, sender_address
 from tickets.intake import begin_write, raw_bytes
 from tickets.models import Article, RawMessage, Ticket, utcnow
 from tickets.tickets import record
+from tickets.training import PRACTICE, is_training
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,16 @@ SWEEP_RETRY_AFTER = dt.timedelta(minutes=15)
 STUCK_AFTER = dt.timedelta(minutes=15)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+#: Why an answer on a training ticket stays unsent (shown on the ticket).
+TRAINING_REFUSAL = (
+    "Not sent: the ticket is in Training, and nothing in Training is ever mailed. "
+    "If it is a real ticket, move it out of Training and send the answer again."
+)
+
+
+class TrainingRefused(ValueError):
+    """The answer is on a training ticket: it is never sent."""
 
 
 def setting(config: Mapping[str, Any], key: str) -> Any:
@@ -152,7 +168,10 @@ def store_answer(
 
     The message is built here, once: what is stored is byte for byte what
     will be sent, and its Message-ID is what the customer's reply will name.
+    On a training ticket the answer is stored with the status ``practice``:
+    shown like any answer, never sent (the caller must not enqueue it).
     """
+    practice = is_training(session, ticket)
     reply_to = last_customer_article(ticket)
     in_reply_to, refs = _references(ticket, reply_to)
     address = sender_address(ticket.queue, config["MAIL_DOMAIN"])
@@ -182,12 +201,22 @@ def store_answer(
         cc_addr=draft.cc,
         subject=draft.subject,
         body=draft.body,
-        send_status=PENDING,
+        send_status=PRACTICE if practice else PENDING,
     )
     session.add(article)
     session.flush()
-    record(session, ticket, "answer", actor, article_id=article.id, to=draft.to)
+    if practice:
+        record(session, ticket, "answer", actor, article_id=article.id, to=draft.to, practice=True)
+    else:
+        record(session, ticket, "answer", actor, article_id=article.id, to=draft.to)
     return article
+
+
+def refuse_training(session: Session, article: Article, actor: str = "system") -> None:
+    """Mark an answer on a training ticket as not sent, and say so in the history."""
+    article.send_status = FAILED
+    article.send_error = TRAINING_REFUSAL
+    record(session, article.ticket, "send refused", actor, article_id=article.id)
 
 
 def recipients(message: EmailMessage) -> list[str]:
@@ -285,6 +314,13 @@ def send_article(
             return f"skipped: {state}"
         article = session.get(Article, article_id)
         assert article is not None and article.raw is not None
+        if is_training(session, article.ticket):
+            # Claimed, so no other worker holds it: refuse it here, for good.
+            begin_write(session)
+            refuse_training(session, article)
+            session.commit()
+            log.warning("article %s: not sent, its ticket is in Training", article_id)
+            return "refused: training"
         raw = raw_bytes(article.raw)
         attempts = article.send_attempts
     message = email.message_from_bytes(raw, _class=EmailMessage, policy=email.policy.default)
@@ -345,8 +381,13 @@ def _failed(
 def resend(session: Session, article: Article, actor: str) -> None:
     """Let a failed answer be tried again, with a fresh count (the caller commits).
 
+    :raises TrainingRefused: the ticket is in Training (the refusal is
+        recorded in its history; commit it).
     :raises ValueError: the article is not a failed answer.
     """
+    if article.send_status == PRACTICE or is_training(session, article.ticket):
+        record(session, article.ticket, "send refused", actor, article_id=article.id)
+        raise TrainingRefused(TRAINING_REFUSAL)
     if article.send_status != FAILED:
         raise ValueError(
             "only failed answers can be sent again "
@@ -387,7 +428,7 @@ def sweep(make_session: Callable[[], Session], now: dt.datetime | None = None) -
                 error=article.send_error,
             )
         due = session.scalars(
-            select(Article.id).where(
+            select(Article).where(
                 Article.send_status == PENDING,
                 or_(
                     Article.send_tried_at.is_(None) & (Article.created_at < now - SWEEP_NEW_AFTER),
@@ -395,5 +436,11 @@ def sweep(make_session: Callable[[], Session], now: dt.datetime | None = None) -
                 ),
             )
         ).all()
+        ids = []
+        for article in due:
+            if is_training(session, article.ticket):
+                refuse_training(session, article)
+            else:
+                ids.append(article.id)
         session.commit()
-    return list(due)
+    return ids

@@ -31,10 +31,18 @@ from tickets.recipients import (
     same_addresses,
 )
 from tickets.tickets import record
+from tickets.training import PRACTICE, is_training
 from tickets.workflow import locked_by_other
 from wikibridge import db
 from wikibridge.jobs import jobs_of
-from wikibridge.mail.outgoing import FAILED, PENDING, Draft, resend, store_answer
+from wikibridge.mail.outgoing import (
+    FAILED,
+    PENDING,
+    Draft,
+    TrainingRefused,
+    resend,
+    store_answer,
+)
 from wikibridge.web.access import current_volunteer, has_right, ticket_for
 from wikibridge.web.security import logged_in, login_required
 
@@ -89,6 +97,7 @@ def _compose_page(
         next_states=NEXT_STATES,
         may_change_state=has_right(ticket.queue_id, Right.OWN),
         unsent=_unsent(ticket),
+        training=is_training(session, ticket),
     )
 
 
@@ -214,7 +223,10 @@ def send(number: str) -> Response | tuple[str, int]:
         # Answered is no longer new: it stays in the lists, as open.
         change_state(session, ticket, State.OPEN.value, logged_in().username, by="answer")
     session.commit()
-    _enqueue(article.id)
+    if article.send_status == PRACTICE:
+        flash(gettext("Practice answer saved: answers in Training are never mailed."), "info")
+    else:
+        _enqueue(article.id)
     return redirect(url_for("queues.zoom", number=number, _anchor=f"article-{article.id}"))
 
 
@@ -314,6 +326,14 @@ def resend_article(number: str, article_id: int) -> Response:
         abort(404)
     try:
         resend(session, article, logged_in().username)
+    except TrainingRefused:
+        session.commit()  # the refusal stays in the ticket's history
+        abort(
+            409,
+            description=gettext(
+                "Not sent: the ticket is in Training, and nothing in Training is ever mailed."
+            ),
+        )
     except ValueError as exc:
         abort(409, description=str(exc))
     session.commit()

@@ -52,6 +52,12 @@ def _article(d: dict[str, Any]) -> str:
     return gettext("mail received")
 
 
+def _answer(d: dict[str, Any]) -> str:
+    if d.get("practice"):
+        return gettext("practice answer to %(to)s (stored, never mailed)", to=d.get("to", ""))
+    return gettext("answered %(to)s", to=d.get("to", ""))
+
+
 _SENTENCES: dict[str, Say] = {
     "created": lambda d: gettext("created in %(queue)s", queue=d.get("queue", "")),
     "article": _article,
@@ -68,11 +74,16 @@ _SENTENCES: dict[str, Say] = {
     "linked": lambda d: gettext("linked with ticket %(number)s", number=d["other"]),
     "note": lambda d: gettext("added an internal note"),
     "phone": _phone,
-    "answer": lambda d: gettext("answered %(to)s", to=d.get("to", "")),
     "sent": lambda d: gettext("answer sent"),
     "send deferred": lambda d: gettext("sending put off: %(error)s", error=d.get("error", "")),
     "send failed": lambda d: gettext("sending failed: %(error)s", error=d.get("error", "")),
     "resend": lambda d: gettext("sending the answer again"),
+    "answer": _answer,
+    "send refused": lambda d: gettext("not sent: nothing in Training is ever mailed"),
+    "practice": lambda d: gettext(
+        "practice ticket made for %(trainee)s", trainee=d.get("trainee", "")
+    ),
+    "feedback": lambda d: gettext("left feedback on an answer"),
     "page-linked": lambda d: gettext("linked a wiki page"),
     "pages-linked": lambda d: gettext("linked the files of %(name)s", name=d.get("name", "")),
     "wiki-requested": lambda d: ngettext(

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from tickets.access import Right
+from tickets.access import Right, is_admin
 from tickets.listing import (
     SORTS,
     OpenCountCache,
@@ -32,9 +32,18 @@ from tickets.listing import (
 from tickets.models import Article, History, PageLink, Ticket
 from tickets.moves import move_ticket
 from tickets.recipients import reply_to_addresses
+from tickets.recruiting_settings import current_settings
 from tickets.references import live_references_of_ticket
 from tickets.search import same_customer
 from tickets.tickets import ticket_by_number
+from tickets.training import (
+    feedback_for,
+    held_grants,
+    is_answer,
+    is_training,
+    practice_of,
+    reviewed_answers,
+)
 from tickets.workflow import (
     SETTABLE_STATES,
     WorkflowError,
@@ -109,6 +118,7 @@ def queue_view(name: str | None = None) -> str:
     mine = locked_count(db.session(), current_volunteer().id, [q.id for q in queues])
     return render_template(
         "queue.html",
+        held=_held_note(),
         queues=queues,
         counts=counts,
         chosen=chosen,
@@ -122,6 +132,20 @@ def queue_view(name: str | None = None) -> str:
         age_text=age_text,
         priority_label=priority_label,
     )
+
+
+def _held_note() -> dict[str, Any] | None:
+    """The queues waiting for the volunteer's reviewed training answers, if any."""
+    session = db.session()
+    me = current_volunteer()
+    held = held_grants(session, me)
+    if not held:
+        return None
+    return {
+        "queues": ", ".join(h.queue.name for h in held),
+        "required": current_settings(session).training_reviews_required,
+        "done": reviewed_answers(session, me),
+    }
 
 
 BULK_ACTIONS = ("move", "state", "priority", "lock", "merge")
@@ -226,6 +250,11 @@ def zoom(number: str) -> str:
         default_wiki=next(iter(wikis)),
         # The pages of the wikis citing this ticket now (references scan and sync).
         cited_on=live_references_of_ticket(db.session(), ticket.number),
+        training=is_training(db.session(), ticket),
+        practice=practice_of(db.session(), ticket),
+        feedback=feedback_for(db.session(), ticket),
+        is_answer=is_answer,
+        may_give_feedback=is_admin(current_volunteer()),
         **pages_context(ticket),
     )
 
