@@ -36,6 +36,7 @@ MARKED_TEMPLATES = [
     "admin_queues.html",
     "admin_templates.html",
     "admin_news.html",
+    "admin_training.html",
     "_admin.html",
 ]
 #: The modules whose flash and error messages are marked.

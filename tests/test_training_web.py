@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from html import unescape
 
 import pytest
@@ -80,7 +81,7 @@ def smtp():
 
 
 @pytest.fixture
-def app(tmp_path, database_url, smtp) -> Flask:
+def app(tmp_path, database_url, smtp) -> Iterator[Flask]:
     app = answers_app(tmp_path, database_url, smtp.port)
     yield app
     app.extensions["db_engine"].dispose()
@@ -294,8 +295,8 @@ def test_admin_page_samples_trainees_and_held_queues(app, smtp):
         == 400
     )  # released already
     with new_session(app) as db:
-        museum = db.get(TrainingSample, museum_id)
-        assert museum is not None and not museum.valid  # kept, retired
+        kept = db.get(TrainingSample, museum_id)
+        assert kept is not None and not kept.valid  # kept, retired
         versions = db.scalars(
             select(TrainingSampleVersion.change).where(TrainingSampleVersion.sample_id == museum_id)
         ).all()
