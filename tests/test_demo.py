@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, func, select
 from tests.test_cli import run, settings
 from tickets.access import QueueGrant
 from tickets.models import Ticket
+from tickets.training import HeldGrant, PracticeTicket, TrainingSample
 
 
 def _count(database_url: str, model: type) -> int:
@@ -25,6 +26,8 @@ def test_demo_load_grants_nobody_anything(tmp_path, database_url):
     assert len(result.stdout.split()) == 4
     assert _count(database_url, Ticket) == 4
     assert _count(database_url, QueueGrant) == 0
+    assert _count(database_url, PracticeTicket) == 0
+    assert _count(database_url, TrainingSample) == 3  # samples, but nobody in training
     assert b"granted nobody any access" in result.stderr
 
 
@@ -36,7 +39,12 @@ def test_demo_grants_the_sample_volunteers_only_when_asked_and_says_so(tmp_path,
     said = result.stderr.decode()
     assert "granted Carol Example: " in said and " on Permissions" in said
     assert "granted Bob: " in said and " on Info" in said
+    # Bob is the demo trainee: Training and three practice tickets, Permissions held.
+    assert "granted Bob: training, practice tickets " in said
+    assert "granted Bob: Permissions open after 2 reviewed training answers" in said
     assert _count(database_url, QueueGrant) == 4
+    assert _count(database_url, PracticeTicket) == 3 and _count(database_url, HeldGrant) == 1
     again = run(["demo", "load", "--grant-sample-volunteers"], env)
     assert "granted nothing" in again.stderr.decode()
-    assert _count(database_url, QueueGrant) == 4 and _count(database_url, Ticket) == 4
+    assert _count(database_url, QueueGrant) == 4 and _count(database_url, Ticket) == 4 + 3
+    assert _count(database_url, TrainingSample) == 3

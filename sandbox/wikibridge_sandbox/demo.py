@@ -16,9 +16,13 @@ from email.utils import format_datetime
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tickets.access import grant, grants_of, parse_rights, volunteer_named
 from tickets.queues import queue_by_name
+from tickets.recruiting_settings import current_settings
+from tickets.training import SampleFields, TrainingSample, create_sample, start_training
 from wikibridge.db import new_session
 from wikibridge.mail.store import store_message
 
@@ -69,11 +73,60 @@ def demo_messages(domain: str) -> Iterator[bytes]:
         yield msg.as_bytes()
 
 
+#: Sample messages for practice tickets, in English and German (senders at
+#: reserved domains only, as every training sample must be).
+TRAINING_SAMPLES = [
+    SampleFields(
+        title="Photographer releases a photo",
+        from_name="Pat Practice",
+        from_address="pat@example.org",
+        subject="My photo of the old mill",
+        body="Hello,\n\nI took the photo File:Old mill at dawn.jpg and uploaded it myself. "
+        "Someone tagged it as missing permission. I agree to release it under CC BY-SA 4.0. "
+        "What else do you need?\n\nPat",
+        language="en",
+    ),
+    SampleFields(
+        title="Reader finds a mistake",
+        from_name="Robin Reader",
+        from_address="robin@example.com",
+        subject="Wrong date in an article",
+        body="Hi,\n\nthe article about our town says the bridge opened in 1899, but the "
+        "plaque on it says 1901. Can you fix it?\n\nRobin",
+        language="en",
+    ),
+    SampleFields(
+        title="Frage zu einem Foto",
+        from_name="Uta Übung",
+        from_address="uta@beispiel.invalid",
+        subject="Darf ich ein Foto von Commons verwenden?",
+        body="Guten Tag,\n\nich möchte ein Foto von Wikimedia Commons in unserer "
+        "Vereinszeitung abdrucken. Was muss ich dabei beachten?\n\nViele Grüße\nUta",
+        language="de",
+    ),
+]
+
 #: Sample volunteers of the sandbox wikis and the queues they work in.
 DEMO_GRANTS = {
     "Carol Example": {"Permissions": "all", "Training": "all"},
-    "Bob": {"Info": "read,note,answer", "Training": "all"},
+    "Bob": {"Info": "read,note,answer"},
 }
+#: The demo trainee, and the queues approved for them that wait for reviewed
+#: training answers.
+DEMO_TRAINEE = ("Bob", ("Permissions",))
+
+
+def load_training_samples(app: Flask) -> int:
+    """Store the demo's training samples not stored yet (by title); return how many."""
+    added = 0
+    with new_session(app) as db:
+        titles = set(db.scalars(select(TrainingSample.title)))
+        for fields in TRAINING_SAMPLES:
+            if fields.title not in titles:
+                create_sample(db, fields, "demo")
+                added += 1
+        db.commit()
+    return added
 
 
 def grant_sample_volunteers(app: Flask) -> list[str]:
@@ -93,12 +146,31 @@ def grant_sample_volunteers(app: Flask) -> list[str]:
                 if queue is not None:
                     row = grant(db, volunteer, queue, parse_rights(rights), "demo")
                     granted.append(f"{username}: {row.rights} on {queue_name}")
+            if username == DEMO_TRAINEE[0]:
+                granted += _start_demo_training(app, db, volunteer.username)
         db.commit()
     return granted
 
 
+def _start_demo_training(app: Flask, db: Session, username: str) -> list[str]:
+    """Practice tickets for the demo trainee, their approved queues held; said in words."""
+    settings = current_settings(db)
+    volunteer = volunteer_named(db, username)
+    approved = [q for q in (queue_by_name(db, n) for n in DEMO_TRAINEE[1]) if q is not None]
+    made = start_training(
+        db, volunteer, approved, "demo", settings, system_id=app.config["SYSTEM_ID"]
+    )
+    said = [f"{username}: training, practice tickets {' '.join(t.number for t in made) or 'none'}"]
+    if approved and settings.training_reviews_required:
+        said.append(
+            f"{username}: {', '.join(q.name for q in approved)} open after "
+            f"{settings.training_reviews_required} reviewed training answers"
+        )
+    return said
+
+
 def load_demo(app: Flask) -> list[str]:
-    """Deliver the demo messages and import the sandbox's known old tickets.
+    """Deliver the demo messages, store the training samples, import the known old tickets.
 
     Returns the ticket numbers. Grants nothing.
     """
@@ -108,6 +180,7 @@ def load_demo(app: Flask) -> list[str]:
     from wikibridge_sandbox.reference_samples import KNOWN_TICKETS_CSV
 
     numbers = [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]
+    load_training_samples(app)
     with new_session(app) as db:
         import_known(db, io.StringIO(KNOWN_TICKETS_CSV), source="sandbox")
         db.commit()
@@ -122,7 +195,8 @@ demo_cli = AppGroup("demo", help="Demo data for trying the desk out (development
     "--grant-sample-volunteers",
     "grant_sample",
     is_flag=True,
-    help="Also give the sandbox's sample volunteers (Bob, Carol Example) queue access. "
+    help="Also give the sandbox's sample volunteers (Bob, Carol Example) queue access, "
+    "and Bob practice tickets in Training. "
     "Never on a real installation: these are real usernames on real wikis.",
 )
 def demo_load(grant_sample: bool) -> None:
