@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from tests.browser.conftest import AxeWatch
 from tests.browser.test_journey import log_in, upload_fresh_file
 from tests.live import live_desk
-from tickets.models import AnswerTemplate, News
+from tickets.access import volunteer_named
+from tickets.models import AnswerTemplate, Article, News
+from tickets.queues import queue_by_name
+from tickets.recruiting_settings import RecruitingSettings
+from tickets.tickets import record
+from tickets.training import SampleFields, create_sample, leave_feedback, start_training
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -88,6 +93,50 @@ def add_news_and_template(database_url: str) -> None:
     engine.dispose()
 
 
+def add_training(database_url: str, username: str) -> str:
+    """Samples, and ``username`` in training with Info held; one answered practice ticket.
+
+    Returns the number of the practice ticket whose answer has feedback.
+    """
+    engine = create_engine(database_url)
+    settings = RecruitingSettings(practice_tickets=2, training_reviews_required=2)
+    with Session(engine) as db:
+        for title, language in (("Photo", "en"), ("Frage", "de")):
+            create_sample(
+                db,
+                SampleFields(
+                    title=title,
+                    from_name="Sam Sample",
+                    from_address="sam@example.org",
+                    subject=f"{title} question",
+                    body=f"Hello, a {title} question.",
+                    language=language,
+                ),
+                "test",
+            )
+        info = queue_by_name(db, "Info")
+        assert info is not None
+        trainee = volunteer_named(db, username)
+        first, _ = start_training(db, trainee, [info], "test", settings)
+        answer = Article(
+            ticket=first,
+            sender_type="agent",
+            from_addr="Wikimedia VRT <training@wikimedia.org>",
+            to_addr="sam@example.org",
+            subject="Re: Photo question",
+            body="Thank you for asking.",
+            send_status="practice",
+        )
+        db.add(answer)
+        db.flush()
+        record(db, first, "answer", username, article_id=answer.id, to="sam@example.org")
+        leave_feedback(db, answer, "test", "Well put; cite the licence too.", settings)
+        db.commit()
+        number = first.number
+    engine.dispose()
+    return number
+
+
 def preview(page: Any, title: str) -> None:
     """Preview tagging ``title`` (linked already): the wiki preview page, no edit."""
     page.locator(f'input[name=link][aria-label="{title}"]').check()
@@ -111,6 +160,7 @@ def test_every_page_passes_axe_in_english_and_german(
         assert delivered.returncode == 0, delivered.stderr.decode()
         number = delivered.stdout.decode().strip()
         add_news_and_template(database_url)
+        practice = add_training(database_url, carol.username)
         visits = Visits(page, desk.url, axe_watch)
 
         for lang in LANGUAGES:
@@ -136,6 +186,8 @@ def test_every_page_passes_axe_in_english_and_german(
                 "/admin/queues",
                 "/admin/templates",
                 "/admin/news",
+                "/admin/training",
+                f"/tickets/{practice}",
             ):
                 visits.open(path, lang)
             visits.open("/tickets/1000000000000001", lang, status=404)
@@ -156,6 +208,9 @@ def test_every_page_passes_axe_in_english_and_german(
         for lang in LANGUAGES:
             visits.open("/queues/Permissions", lang)
             visits.open(f"/tickets/{number}", lang)
+            # The trainee: their practice ticket with feedback, their answer form.
+            visits.open(f"/tickets/{practice}", lang)
+            visits.open(f"/tickets/{practice}/answer", lang)
             visits.open("/admin/volunteers", lang, status=403)
 
     untranslated = visits.untranslated()
