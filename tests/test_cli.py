@@ -113,3 +113,40 @@ def test_flask_builtins_available(tmp_path):
     result = run(["routes"], settings(tmp_path, f"sqlite:///{tmp_path}/x.sqlite3"))
     assert result.returncode == 0
     assert b"/healthz" in result.stdout
+
+
+def test_training_samples_import_is_idempotent_and_refuses_real_senders(tmp_path, database_url):
+    import json
+
+    env = settings(tmp_path, database_url)
+    assert run(["db", "upgrade"], env).returncode == 0
+    good = [
+        {
+            "title": "Photo",
+            "from_name": "Sam",
+            "from_address": "sam@example.org",
+            "subject": "My photo",
+            "body": "I took it.",
+            "language": "en",
+        },
+        {
+            "title": "Frage",
+            "from_address": "uta@beispiel.invalid",
+            "subject": "Eine Frage",
+            "body": "Wie geht das?",
+            "language": "de",
+        },
+    ]
+    path = tmp_path / "samples.json"
+    path.write_text(json.dumps(good))
+    first = run(["training", "samples", "import", str(path)], env)
+    assert first.returncode == 0, first.stderr
+    assert b"2 sample(s) added" in first.stdout
+    again = run(["training", "samples", "import", str(path)], env)
+    assert b"0 sample(s) added" in again.stdout and b"kept: Photo" in again.stdout
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{**good[0], "title": "Real", "from_address": "x@gmail.com"}]))
+    refused = run(["training", "samples", "import", str(bad)], env)
+    assert refused.returncode != 0
+    assert b"reserved domain" in refused.stderr

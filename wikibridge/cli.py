@@ -1,7 +1,8 @@
 """The ``wikibridge`` command: Flask's CLI group plus our areas.
 
 ``wikibridge run``, ``routes`` and ``shell`` are Flask's own; ours are grouped
-by area: ``db``, ``mail``, ``worker``, ``wiki``, ``volunteers``, ``config``.
+by area: ``db``, ``mail``, ``worker``, ``wiki``, ``volunteers``, ``config``,
+``training``.
 Development tools installed beside it (the sandbox distribution) add theirs
 through the ``wikibridge.commands`` entry point group.
 """
@@ -20,6 +21,7 @@ from flask.cli import AppGroup, FlaskGroup
 
 from wikibridge import create_app
 from wikibridge.mail.cli import mail_cli, register_transports
+from wikibridge.training_cli import training_cli
 from wikibridge.wiki.cli import wiki_cli
 from wikibridge.wiki.reference_cli import references_cli
 
@@ -192,3 +194,4 @@ register_transports()
 cli.add_command(config_cli)
 cli.add_command(wiki_cli)
 cli.add_command(references_cli)
+cli.add_command(training_cli)
