@@ -193,6 +193,8 @@ def test_feedback_is_for_administrators_and_the_trainee_sees_it(app, smtp):
     assert admin.post(url, data={"text": "no token"}).status_code in (400, 403)
     response = admin.post(url, data={**CSRF, "text": "Cite the licence next time."})
     assert response.status_code == 302
+    shown = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Enough reviewed answers: Info now open for Tina." in shown
 
     page = client.get(f"/tickets/{first}").get_data(as_text=True)
     assert "Cite the licence next time." in page and "Ada" in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tickets.models import Article
@@ -178,8 +179,14 @@ def give_feedback(number: str, article_id: int) -> Response:
     article = session.get(Article, article_id)
     if article is None or article.ticket_id != ticket.id:
         abort(404)
+    # Open held queues before, so the ones this feedback opens can be named.
+    waiting = list(
+        session.scalars(
+            select(HeldGrant).where(HeldGrant.released_at.is_(None), HeldGrant.ended_at.is_(None))
+        )
+    )
     try:
-        leave_feedback(
+        row = leave_feedback(
             session,
             article,
             current_volunteer().username,
@@ -189,6 +196,16 @@ def give_feedback(number: str, article_id: int) -> Response:
     except TrainingError as exc:
         session.rollback()
         abort(400, description=_message(exc))
+    opened = [h.queue.name for h in waiting if h.released_at is not None]
     session.commit()
     flash(gettext("Feedback saved; the volunteer sees it on the ticket."), "info")
+    if opened and row.trainee is not None:
+        flash(
+            gettext(
+                "Enough reviewed answers: %(queues)s now open for %(name)s.",
+                queues=", ".join(opened),
+                name=row.trainee.username,
+            ),
+            "info",
+        )
     return redirect(url_for("queues.zoom", number=number, _anchor=f"article-{article.id}"))
