@@ -13,6 +13,7 @@ from tickets.access import volunteer_named
 from tickets.intake import store_blob
 from tickets.models import Attachment, PageAction, PageLink, WikiBatch
 from tickets.tickets import ticket_by_number
+from tickets.wiki_writes import Op, request_write
 from wikibridge.db import new_session
 
 from .conftest import make_test_app
@@ -79,6 +80,9 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "admin.grant_access": ("POST", "/admin/volunteers/grant", "admin"),
     "admin.revoke_access": ("POST", "/admin/volunteers/{vid}/revoke", "admin"),
     "admin.set_role": ("POST", "/admin/volunteers/{vid}/role", "head"),
+    "wiki_writes.list_writes": ("GET", "/admin/wiki-writes?status=failed", "admin"),
+    "wiki_writes.retry": ("POST", "/admin/wiki-writes/{write}/retry", "admin"),
+    "wiki_writes.cancel": ("POST", "/admin/wiki-writes/{write}/cancel", "admin"),
 }
 
 # Who: (username, role, grants)
@@ -165,6 +169,19 @@ def test_route_role_queue_matrix(app: Flask, person: str):
             db.flush()
             attachments[queue] = att.id
         vid = target.id
+        write = request_write(
+            db,
+            wiki="meta",
+            title="VRT/Applications",
+            op=Op.ADD_LINE,
+            text="* x",
+            summary="test",
+            requested_by="x",
+            login_session_id=None,
+            as_bot=True,
+        )
+        write.status = "failed"
+        write_id = write.id
         db.commit()
     client = app.test_client()
     if PEOPLE[person] is not None:
@@ -190,6 +207,7 @@ def test_route_role_queue_matrix(app: Flask, person: str):
                 vid=vid,
                 article=articles[queue],
                 attachment=attachments[queue],
+                write=write_id,
             )
             data = {
                 "csrf_token": "test-csrf",

@@ -69,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         search,
         security,
         ticket_actions,
+        wiki_writes,
     )
 
     load_settings(app, test_config)
@@ -93,4 +94,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(public_references.bp)
     app.register_blueprint(references_api.bp)
     app.register_blueprint(reference_report.bp)
+    app.register_blueprint(wiki_writes.bp)
     return app
