@@ -105,8 +105,10 @@ def enqueue_writes(app: Flask, ids: list[int]) -> None:
     from wikibridge.jobs import jobs_of
 
     jobs = jobs_of(app)
-    for write_id in ids:
-        jobs.wiki_write(write_id)
+    # An in-memory queue runs the job here and now, in this app.
+    with app.app_context():
+        for write_id in ids:
+            jobs.wiki_write(write_id)
 
 
 def run_write(app: Flask, write_id: int, *, before_save: Hook | None = None) -> str:
