@@ -181,9 +181,7 @@ def test_writes_of_a_purpose_wait_for_the_earlier_ones(app, meta):
     title = page_title("Order")
     purpose = f"application:{secrets.token_hex(3)}"
     section = queue(app, title, Op.NEW_SECTION, "Application.", section="Erin", purpose=purpose)
-    decision = queue(
-        app, title, Op.APPEND_TO_SECTION, "Accepted.", section="Erin", purpose=purpose
-    )
+    decision = queue(app, title, Op.APPEND_TO_SECTION, "Accepted.", section="Erin", purpose=purpose)
 
     assert run_write(app, decision) == "queued"
     waiting = row(app, decision)

@@ -12,15 +12,19 @@ def at(day: int, hour: int, minute: int) -> dt.datetime:
 
 
 def test_signature_forms():
-    body = f"""Name: Dave. [[User:Admin|Admin]] ([[User talk:Admin|talk]]) 09:00, 1 December 2026 (UTC)
-{desk_marker("application:12")}
-* '''Support''' good editor. [[User:Alice|Alice]] ([[User talk:Alice|talk]]) 13:05, 3 December 2026 (UTC)
-*: Why? --[[User_talk:bob smith|Bob]] 14:10, 3 December 2026 (UTC)
-:: Because I say so. — [[Benutzer:Dörte|Dörte]] 7:02, 4 December 2026 (UTC)
-* Oppose [[Special:Contributions/192.0.2.7|192.0.2.7]] 08:00, 5 December 2026 (UTC)
-Agree with [[User:Alice|Alice]] here. [[User:Carol|<span style="color:red">Carol</span>]] 09:15, 5 December 2026 (UTC)
-A late thought without a name.
-"""
+    lines = [
+        "Name: Dave. [[User:Admin|Admin]] ([[User talk:Admin|talk]]) 09:00, 1 December 2026 (UTC)",
+        desk_marker("application:12"),
+        "* '''Support''' good editor. [[User:Alice|Alice]] ([[User talk:Alice|talk]]) "
+        "13:05, 3 December 2026 (UTC)",
+        "*: Why? --[[User_talk:bob smith|Bob]] 14:10, 3 December 2026 (UTC)",
+        ":: Because I say so. — [[Benutzer:Dörte|Dörte]] 7:02, 4 December 2026 (UTC)",
+        "* Oppose [[Special:Contributions/192.0.2.7|192.0.2.7]] 08:00, 5 December 2026 (UTC)",
+        "Agree with [[User:Alice|Alice]] here. "
+        '[[User:Carol|<span style="color:red">Carol</span>]] 09:15, 5 December 2026 (UTC)',
+        "A late thought without a name.",
+    ]
+    body = "\n".join(lines) + "\n"
     assert comments_in(body) == [
         Comment("Alice", "'''Support''' good editor.", at(3, 13, 5)),
         Comment("Bob smith", "Why?", at(3, 14, 10)),
