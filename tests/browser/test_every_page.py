@@ -21,6 +21,7 @@ from tests.browser.conftest import AxeWatch
 from tests.browser.test_journey import log_in, upload_fresh_file
 from tests.live import live_desk
 from tickets.models import AnswerTemplate, News
+from tickets.wiki_writes import WikiWrite
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -84,6 +85,23 @@ def add_news_and_template(database_url: str) -> None:
                 created_by="test",
             )
         )
+        # A failed page write: the admin page shows it with its buttons.
+        db.add(
+            WikiWrite(
+                wiki="meta",
+                title="VRT/Applications",
+                op="append-to-section",
+                section="Application: Dave",
+                text="Accepted.",
+                summary="Decision",
+                requested_by="Alice",
+                as_bot=True,
+                purpose="application:1",
+                status="failed",
+                attempts=1,
+                message="the page is protected, so the bot may not edit it",
+            )
+        )
         db.commit()
     engine.dispose()
 
@@ -136,6 +154,7 @@ def test_every_page_passes_axe_in_english_and_german(
                 "/admin/queues",
                 "/admin/templates",
                 "/admin/news",
+                "/admin/wiki-writes",
             ):
                 visits.open(path, lang)
             visits.open("/tickets/1000000000000001", lang, status=404)

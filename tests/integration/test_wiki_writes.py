@@ -23,6 +23,8 @@ from tests.integration.test_login import desk, log_in
 from tickets.models import utcnow
 from tickets.wiki_writes import Op, WikiWrite, request_write, writes_for
 from wikibridge.db import new_session
+from wikibridge.jobs import jobs_of
+from wikibridge.wiki.batches import lease_of
 from wikibridge.wiki.faults import WikiUnavailable
 from wikibridge.wiki.meta_reads import ReadFailed, desk_marker, section_comments
 from wikibridge.wiki.writes import enqueue_writes, run_write
@@ -281,6 +283,7 @@ def test_oauth2_writes(tmp_path, database_url, oauth_provider, meta):
 def test_unreachable_wiki_queues_the_write_again(app, meta):
     from wikibridge_sandbox.family import write_family_file
 
+    reachable = dict(app.config["WIKIS"])
     family = f"gone{secrets.token_hex(3)}"
     path = write_family_file(
         Path(app.instance_path) / f"{family}_family.py", family, {"meta": ("127.0.0.1:9", "/meta")}
@@ -304,6 +307,21 @@ def test_unreachable_wiki_queues_the_write_again(app, meta):
     waiting = row(app, write_id)
     assert waiting.status == "queued" and "did not answer" in waiting.message
     assert waiting.lease_owner is None
+
+    # The wiki is back; the periodic sweep hands a write that waited long
+    # enough to a worker (the in-memory job queue runs it at once).
+    app.config["WIKIS"] = reachable
+    with new_session(app) as db:
+        db.execute(
+            update(WikiWrite)
+            .where(WikiWrite.id == write_id)
+            .values(changed_at=utcnow() - lease_of(app))
+        )
+        db.commit()
+    with app.app_context():
+        jobs_of(app).wiki_sweep()
+    assert row(app, write_id).status == "done"
+    assert meta.text(title) == "* x"
 
 
 def test_refused_bot_login_stops_for_an_admin(app, meta):
