@@ -13,6 +13,7 @@ from tickets.access import volunteer_named
 from tickets.intake import store_blob
 from tickets.models import Attachment, PageAction, PageLink, WikiBatch
 from tickets.tickets import ticket_by_number
+from tickets.wiki_writes import Op, request_write
 from wikibridge.db import new_session
 
 from .conftest import make_test_app
@@ -84,6 +85,9 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     # Feedback on training answers: administrators only, whatever queue
     # rights one has (tests/test_training_web.py).
     "training.give_feedback": ("POST", "/tickets/{number}/articles/{article}/feedback", "admin"),
+    "wiki_writes.list_writes": ("GET", "/admin/wiki-writes?status=failed", "admin"),
+    "wiki_writes.retry": ("POST", "/admin/wiki-writes/{write}/retry", "admin"),
+    "wiki_writes.cancel": ("POST", "/admin/wiki-writes/{write}/cancel", "admin"),
 }
 
 # Who: (username, role, grants)
@@ -170,6 +174,19 @@ def test_route_role_queue_matrix(app: Flask, person: str):
             db.flush()
             attachments[queue] = att.id
         vid = target.id
+        write = request_write(
+            db,
+            wiki="meta",
+            title="VRT/Applications",
+            op=Op.ADD_LINE,
+            text="* x",
+            summary="test",
+            requested_by="x",
+            login_session_id=None,
+            as_bot=True,
+        )
+        write.status = "failed"
+        write_id = write.id
         db.commit()
     client = app.test_client()
     if PEOPLE[person] is not None:
@@ -195,6 +212,7 @@ def test_route_role_queue_matrix(app: Flask, person: str):
                 vid=vid,
                 article=articles[queue],
                 attachment=attachments[queue],
+                write=write_id,
             )
             data = {
                 "csrf_token": "test-csrf",

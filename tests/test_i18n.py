@@ -38,6 +38,8 @@ MARKED_TEMPLATES = [
     "admin_news.html",
     "admin_training.html",
     "_admin.html",
+    "_wiki_writes.html",
+    "admin_wiki_writes.html",
 ]
 #: The modules whose flash and error messages are marked.
 WEB_MODULES = sorted((Path(CHECKOUT) / "wikibridge" / "web").glob("*.py"))

@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         security,
         ticket_actions,
         training,
+        wiki_writes,
     )
 
     load_settings(app, test_config)
@@ -95,4 +96,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(references_api.bp)
     app.register_blueprint(reference_report.bp)
     app.register_blueprint(training.bp)
+    app.register_blueprint(wiki_writes.bp)
     return app

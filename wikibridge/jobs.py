@@ -60,16 +60,35 @@ def _run_wiki_batch(batch_id: int) -> str:
             raise RetryTask(str(exc), delay=int(app.config.get("WIKI_RETRY_SECONDS", 60))) from exc
 
 
+def _run_wiki_write(write_id: int) -> str:
+    from huey.exceptions import RetryTask
+
+    from wikibridge.wiki.faults import WikiUnavailable
+    from wikibridge.wiki.writes import run_write
+
+    app = job_app()
+    with app.app_context():
+        try:
+            return run_write(app, write_id)
+        except WikiUnavailable as exc:
+            # The write is back in the queue; the sweep re-enqueues it too.
+            raise RetryTask(str(exc), delay=int(app.config.get("WIKI_RETRY_SECONDS", 60))) from exc
+
+
 def _wiki_sweep() -> None:
+    from tickets.wiki_writes import stalled_writes
     from wikibridge.db import new_session
     from wikibridge.wiki.batches import lease_of, stalled
 
     app = job_app()
     with app.app_context(), new_session(app) as session:
         ids = stalled(session, lease_of(app))
+        write_ids = stalled_writes(session, lease_of(app))
     jobs = jobs_of(app)
     for batch_id in ids:
         jobs.wiki_batch(batch_id)
+    for write_id in write_ids:
+        jobs.wiki_write(write_id)
 
 
 def _run_imap_fetch() -> None:
@@ -132,7 +151,10 @@ class Jobs:
         # Retries come from RetryTask while the wiki is away; a batch claimed
         # twice runs once (its lease), so the sweep may enqueue freely.
         self.wiki_batch: Callable[..., Any] = huey.task(name="wiki_batch")(_run_wiki_batch)
-        # Batches whose worker died (lease run out) or whose job was lost.
+        # One page write (tickets.wiki_writes); retried like a batch, and
+        # claimed under a lease, so enqueuing it twice writes it once.
+        self.wiki_write: Callable[..., Any] = huey.task(name="wiki_write")(_run_wiki_write)
+        # Batches and writes whose worker died (lease run out) or whose job was lost.
         self.wiki_sweep: Callable[..., Any] = huey.periodic_task(
             crontab(minute="*"), name="wiki_sweep"
         )(_wiki_sweep)

@@ -26,6 +26,7 @@ from tickets.queues import queue_by_name
 from tickets.recruiting_settings import RecruitingSettings
 from tickets.tickets import record
 from tickets.training import SampleFields, create_sample, leave_feedback, start_training
+from tickets.wiki_writes import WikiWrite
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -87,6 +88,23 @@ def add_news_and_template(database_url: str) -> None:
                 name="Permission received",
                 body="Dear {customer_name},\n\nthank you.\n\n{volunteer_name}",
                 created_by="test",
+            )
+        )
+        # A failed page write: the admin page shows it with its buttons.
+        db.add(
+            WikiWrite(
+                wiki="meta",
+                title="VRT/Applications",
+                op="append-to-section",
+                section="Application: Dave",
+                text="Accepted.",
+                summary="Decision",
+                requested_by="Alice",
+                as_bot=True,
+                purpose="application:1",
+                status="failed",
+                attempts=1,
+                message="the page is protected, so the bot may not edit it",
             )
         )
         db.commit()
@@ -188,6 +206,7 @@ def test_every_page_passes_axe_in_english_and_german(
                 "/admin/news",
                 "/admin/training",
                 f"/tickets/{practice}",
+                "/admin/wiki-writes",
             ):
                 visits.open(path, lang)
             visits.open("/tickets/1000000000000001", lang, status=404)

@@ -7,8 +7,9 @@ from sqlalchemy import pool
 
 import tickets.access  # registers queue_grant on the metadata
 import tickets.recruiting_settings  # registers recruiting_settings on the metadata
-import tickets.references
-import tickets.training  # noqa: F401 - registers the training tables on the metadata
+import tickets.references  # registers the reference tables on the metadata
+import tickets.training  # registers the training tables on the metadata
+import tickets.wiki_writes  # noqa: F401 - registers wiki_write on the metadata
 import wikibridge.sessions  # noqa: F401 - registers login_session on the metadata
 from tickets.models import Base
 from wikibridge.engine import make_engine

@@ -32,6 +32,7 @@ from oauth.identity import Identity
 from tickets.access import Role, volunteer_named
 from tickets.models import utcnow
 from tickets.news import latest_news
+from tickets.wiki_writes import resume_paused_writes
 from wikibridge import db
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
@@ -39,6 +40,7 @@ from wikibridge.jobs import jobs_of
 from wikibridge.web.redirects import same_site_path
 from wikibridge.web.security import current_login
 from wikibridge.wiki.batches import resume_paused
+from wikibridge.wiki.writes import enqueue_writes
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
@@ -226,9 +228,11 @@ def callback() -> Response | tuple[str, int]:
     row.credentials = _box().seal(creds)
     # Edits that waited for this volunteer to log in again go on now.
     resumed = resume_paused(dbs, identity.username, row.id)
+    resumed_writes = resume_paused_writes(dbs, identity.username, row.id)
     dbs.commit()
     for batch_id in resumed:
         jobs_of(app).wiki_batch(batch_id)
+    enqueue_writes(app, resumed_writes)
     session.clear()
     session["sid"] = token_value
     return redirect(_safe_next(handshake.get("next")))

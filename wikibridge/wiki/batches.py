@@ -19,18 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import requests
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tickets.leases import LEASE, LeaseLost, extend, release, runner_id, stalled_ids, take
 from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
 from wikibridge import sessions as login_sessions
@@ -46,7 +42,15 @@ from wikibridge.wiki.credentials import (
     target_for,
 )
 from wikibridge.wiki.credentials import renew as renew_token
-from wikibridge.wiki.pages import Snapshot, chunks, query_for, snapshots
+from wikibridge.wiki.edits import edit_params, read_as
+from wikibridge.wiki.faults import (
+    WikiUnavailable,
+    is_revoked,
+    is_unavailable,
+    refusal,
+    unreachable,
+)
+from wikibridge.wiki.pages import Snapshot, chunks
 from wikibridge.wiki.plans import UNDO, Plan, plan_edit, summary, template_names
 from wikibridge.wiki.pwb import Credentials, LoginRefused, SignatureRefused, WikiTarget, site_as
 from wikibridge.wiki.states import state_of
@@ -59,19 +63,11 @@ FINAL = ("done", "skipped", "conflict", "failed", "cancelled")
 CANCELLABLE = ("queued", "paused", "stopped")
 #: Every state of a batch, those that wait first; the last two end it.
 BATCH_STATES = ("queued", "running", "paused", "stopped", "done", "cancelled")
-#: How long a worker may go without a sign of life before another resumes its
-#: batch (it renews the lease before each page): long enough to outlast one
-#: page's maxlag and rate-limit waits. ``WIKI_LEASE_SECONDS`` overrides it.
-LEASE = dt.timedelta(seconds=90)
 
 
 def lease_of(app: Flask) -> dt.timedelta:
-    """The batch lease the settings ask for (``WIKI_LEASE_SECONDS``)."""
+    """The batch lease the settings ask for (``WIKI_LEASE_SECONDS``, else :data:`LEASE`)."""
     return dt.timedelta(seconds=float(app.config.get("WIKI_LEASE_SECONDS", LEASE.seconds)))
-
-
-class WikiUnavailable(Exception):
-    """The wiki did not answer (or is too lagged): try the batch again later."""
 
 
 class Blocked(Exception):
@@ -80,15 +76,6 @@ class Blocked(Exception):
     def __init__(self, block: Block) -> None:
         super().__init__(f"blocked on {block.wiki}: {block.reason}")
         self.block = block
-
-
-class LeaseLost(Exception):
-    """Another runner holds the batch now: this one stops without writing."""
-
-
-def runner_id() -> str:
-    """A name for one run of a batch, unique across hosts, processes and threads."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)
@@ -182,24 +169,9 @@ def create_batch(
 
 def claim(db: Session, batch_id: int, lease: dt.timedelta = LEASE, owner: str = "") -> bool:
     """Take the batch for ``owner`` (:func:`runner_id`) unless another holds a live lease."""
-    now = utcnow()
-    result = db.execute(
-        update(WikiBatch)
-        .where(
-            WikiBatch.id == batch_id,
-            or_(
-                WikiBatch.status == "queued",
-                (WikiBatch.status == "running")
-                & or_(WikiBatch.lease_until.is_(None), WikiBatch.lease_until < now),
-            ),
-        )
-        .values(
-            status="running", lease_until=now + lease, lease_owner=owner or runner_id(), message=""
-        )
-        .execution_options(synchronize_session=False)
-    )
+    taken = take(db, WikiBatch, batch_id, lease, owner or runner_id(), message="")
     db.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return taken
 
 
 def renew(db: Session, batch_id: int, owner: str, lease: dt.timedelta = LEASE) -> bool:
@@ -208,28 +180,12 @@ def renew(db: Session, batch_id: int, owner: str, lease: dt.timedelta = LEASE) -
     The caller commits on True (the renewal and its outcome writes then land
     together) and rolls back on False.
     """
-    result = db.execute(
-        update(WikiBatch)
-        .where(WikiBatch.id == batch_id, WikiBatch.lease_owner == owner)
-        .values(lease_until=utcnow() + lease)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return extend(db, WikiBatch, batch_id, owner, lease)
 
 
 def stalled(db: Session, lease: dt.timedelta = LEASE) -> list[int]:
     """Batches to hand to a worker: queued ones and those whose worker died."""
-    now = utcnow()
-    return list(
-        db.scalars(
-            select(WikiBatch.id).where(
-                or_(
-                    (WikiBatch.status == "queued") & (WikiBatch.changed_at < now - lease),
-                    (WikiBatch.status == "running") & (WikiBatch.lease_until < now),
-                )
-            )
-        )
-    )
+    return stalled_ids(db, WikiBatch, lease)
 
 
 def resume_paused(db: Session, username: str, login_session_id: str) -> list[int]:
@@ -408,9 +364,7 @@ class _Runner:
         return [a for a in self.batch.actions if a.status not in FINAL]
 
     def _unreachable(self, exc: Exception) -> WikiUnavailable:
-        return WikiUnavailable(
-            f"{self.batch.wiki} did not answer ({type(exc).__name__}); trying again shortly"
-        )
+        return unreachable(self.batch.wiki, exc)
 
     def _renewed(self, refused: str) -> Credentials:
         try:
@@ -459,9 +413,9 @@ class _Runner:
         except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost, Blocked):
             raise
         except Exception as exc:
-            if _is_revoked(exc):
+            if is_revoked(exc):
                 raise NeedsLogin(REVOKED) from exc
-            if _is_unavailable(exc):
+            if is_unavailable(exc):
                 raise self._unreachable(exc) from exc
             raise
 
@@ -484,13 +438,9 @@ class _Runner:
 
     def end(self, status: str, message: str) -> None:
         """Give the batch up in ``status`` (with what the session holds), if it is still ours."""
-        result = self.db.execute(
-            update(WikiBatch)
-            .where(WikiBatch.id == self.batch_id, WikiBatch.lease_owner == self.owner)
-            .values(status=status, message=message, lease_until=None, lease_owner=None)
-            .execution_options(synchronize_session=False)
-        )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not release(
+            self.db, WikiBatch, self.batch_id, self.owner, status=status, message=message
+        ):
             self.db.rollback()
             raise LeaseLost(f"batch {self.batch_id} is held by another runner now")
         self.db.commit()
@@ -515,10 +465,7 @@ class _Runner:
     # --- one chunk of at most 50 pages --------------------------------------
 
     def _read(self, titles: Sequence[str]) -> dict[str, Snapshot]:
-        from pywikibot.data.api import Request
-
-        data = Request(site=self.site, parameters=query_for(titles)).submit()
-        return snapshots(data, titles)
+        return read_as(self.site, titles)
 
     def _chunk(self, actions: Sequence[PageAction]) -> None:
         was_running = {a.id for a in actions if a.status == "running"}
@@ -531,7 +478,7 @@ class _Runner:
             except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost):
                 raise
             except Exception as exc:
-                if _is_unavailable(exc) or _is_revoked(exc):
+                if is_unavailable(exc) or is_revoked(exc):
                     raise
                 log.exception("page action %s failed", action.id)
                 self.db.rollback()
@@ -583,23 +530,12 @@ class _Runner:
         import pywikibot.exceptions as pwb_errors
         from pywikibot.data.api import Request
 
-        params: dict[str, Any] = {
-            "action": "edit",
-            "title": snap.title,
-            "summary": summary(
-                action.kind, self.number, self.batch.requested_by, self.batch.as_bot
-            ),
-            "basetimestamp": snap.timestamp,
-            "starttimestamp": snap.read_at,
-            "baserevid": snap.revision,
-            "nocreate": "1",
-            "watchlist": "nochange",
-            "assert": "bot" if self.batch.as_bot else "user",
-            "token": self.site.tokens["csrf"],
-            "formatversion": "2",
-        }
-        if self.batch.as_bot:
-            params["bot"] = "1"
+        params = edit_params(
+            self.site,
+            snap,
+            summary(action.kind, self.number, self.batch.requested_by, self.batch.as_bot),
+            as_bot=self.batch.as_bot,
+        )
         if plan.undo is not None:
             params["undo"] = plan.undo
         else:
@@ -610,7 +546,7 @@ class _Runner:
         except pwb_errors.APIError as exc:
             if exc.code == "editconflict":
                 return "editconflict"
-            if _is_revoked(exc):
+            if is_revoked(exc):
                 raise NeedsLogin(REVOKED) from exc
             self._finish(action, "failed", refusal(exc.code, exc.info, exc.other), snap)
             return "failed"
@@ -666,43 +602,3 @@ class _Runner:
         self._commit()
         if self.on_page is not None:
             self.on_page(action)
-
-
-def refusal(code: str, info: str, detail: dict[str, Any] | None = None) -> str:
-    """The wiki's refusal of an edit, in words a volunteer can act on."""
-    detail = detail or {}
-    if code.startswith("abusefilter"):
-        about = detail.get("abusefilter", {}).get("description") or info
-        return f"an abuse filter refused the edit: {about}"
-    if code in ("protectedpage", "cascadeprotected", "protectednamespace", "protectedtitle"):
-        return f"the page is protected, so you may not edit it: {info}"
-    if code in ("blocked", "autoblocked", "sitewideblocked", "partiallyblocked"):
-        return f"you are blocked on the wiki: {info}"
-    if code in ("missingtitle", "nocreate-missing", "pagedeleted"):
-        return "the page does not exist (never created, or deleted)"
-    if code in ("undofailure", "undo-failure"):
-        return "the wiki could not undo the edit (later changes are in the way)"
-    return f"the wiki refused the edit ({code}): {info}"
-
-
-def _is_revoked(exc: Exception) -> bool:
-    import pywikibot.exceptions as pwb_errors
-
-    if isinstance(exc, pwb_errors.NoUsernameError):
-        return True
-    code = getattr(exc, "code", "") or ""
-    return code.startswith("mwoauth") or code in ("assertuserfailed", "assertbotfailed")
-
-
-def _is_unavailable(exc: Exception) -> bool:
-    import pywikibot.exceptions as pwb_errors
-
-    unavailable = (
-        pwb_errors.ServerError,
-        pwb_errors.MaxlagTimeoutError,
-        pwb_errors.ApiTimeoutError,
-        TimeoutError,
-        requests.ConnectionError,
-        requests.Timeout,
-    )
-    return isinstance(exc, unavailable)

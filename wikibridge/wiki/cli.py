@@ -206,6 +206,78 @@ def batches(statuses: tuple[str, ...], number: str | None, limit: int) -> None:
             )
 
 
+@wiki_cli.command("writes")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(
+        ("queued", "running", "paused", "stopped", "failed", "done", "unchanged", "cancelled")
+    ),
+    help="Only writes in this state (repeatable); default: those that wait or failed.",
+)
+@click.option("--purpose", help='Only the writes of this purpose, e.g. "application:12".')
+@click.option("--limit", default=500, show_default=True, help="At most this many, newest first.")
+def writes(statuses: tuple[str, ...], purpose: str | None, limit: int) -> None:
+    """List page writes (sections, lines, pages), one per line.
+
+    Columns, tab-separated: write id, status, wiki, page, op, section,
+    purpose, requested by ("bot for NAME" for the bot), attempts, revision,
+    last change (UTC), message. A "stopped" or "failed" write waits for
+    ``wikibridge wiki write-retry``; a "paused" one for its volunteer's login.
+    """
+    from tickets.wiki_writes import UNSETTLED, listing
+    from wikibridge.db import new_session
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with new_session(app) as db:
+        for write in listing(db, statuses or UNSETTLED, purpose, limit):
+            message = " ".join(write.message.split())
+            who = f"{'bot for ' if write.as_bot else ''}{write.requested_by}"
+            click.echo(
+                f"{write.id}\t{write.status}\t{write.wiki}\t{write.title}\t{write.op}\t"
+                f"{write.section}\t{write.purpose}\t{who}\t{write.attempts}\t"
+                f"{write.revision or ''}\t{write.changed_at:%Y-%m-%d %H:%M}\t{message}"
+            )
+
+
+@wiki_cli.command("write-retry")
+@click.argument("write_id", type=int)
+@click.option("--by", "username", default="admin", show_default=True, help="Who retries.")
+def write_retry(write_id: int, username: str) -> None:
+    """Queue write WRITE_ID again (paused, stopped or failed) and make it here.
+
+    Prints "ID<TAB>STATUS<TAB>MESSAGE". Exits 0 when the write is done or
+    was already there, 1 when it failed or stopped again, 75 when it must
+    wait (its volunteer's login, an earlier write, the wiki away).
+    """
+    from tickets.wiki_writes import RETRYABLE, SUCCEEDED, WikiWrite, retry_write
+    from wikibridge.db import new_session
+    from wikibridge.wiki.faults import WikiUnavailable
+    from wikibridge.wiki.writes import run_write
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with new_session(app) as db:
+        write = db.get(WikiWrite, write_id)
+        if write is None:
+            raise click.ClickException(f"no write {write_id}")
+        if write.status in RETRYABLE:
+            retry_write(db, write_id, username)
+        elif write.status != "queued":
+            raise click.ClickException(f"write {write_id} is {write.status}: nothing to retry")
+    try:
+        status = run_write(app, write_id)
+    except WikiUnavailable:
+        status = "queued"
+    with new_session(app) as db:
+        write = db.get(WikiWrite, write_id)
+        assert write is not None
+        click.echo(f"{write.id}\t{write.status}\t{' '.join(write.message.split())}")
+    if status in SUCCEEDED:
+        sys.exit(EXIT_OK)
+    sys.exit(EXIT_FAILED if status in ("failed", "stopped") else EXIT_LATER)
+
+
 def _link_for(db: Any, ticket: Any, wiki: str, title: str) -> Any:
     from tickets.models import PageLink
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oauth import HandshakeError, mediawiki2
-from tickets.models import WikiBatch, utcnow
+from tickets.models import utcnow
 from wikibridge.crypto import TokenBox, TokenBoxError
 from wikibridge.sessions import LoginSession
 from wikibridge.wiki.pwb import Credentials, WikiTarget
@@ -43,6 +43,18 @@ REFRESH_MARGIN = 60.0
 _REFRESH_LOCK = threading.Lock()
 
 
+class Edits(Protocol):
+    """Work that edits a wiki as someone: a tagging batch, a page write."""
+
+    @property
+    def as_bot(self) -> bool:
+        """Edit as the configured bot instead of the volunteer."""
+
+    @property
+    def login_session_id(self) -> str | None:
+        """The volunteer's login whose OAuth credentials edit."""
+
+
 class NeedsLogin(Exception):
     """The volunteer's wiki credentials are gone; they must log in again."""
 
@@ -60,7 +72,7 @@ def _box(app: Flask) -> TokenBox:
     return TokenBox(app.config["TOKEN_ENCRYPTION_KEY"])
 
 
-def _live_login(db: Session, batch: WikiBatch) -> LoginSession:
+def _live_login(db: Session, batch: Edits) -> LoginSession:
     login = db.get(LoginSession, batch.login_session_id) if batch.login_session_id else None
     if login is None or login.credentials is None:
         raise NeedsLogin("your login has ended: log in again and the edits left will resume")
@@ -81,7 +93,7 @@ def _open(app: Flask, login: LoginSession) -> dict[str, Any]:
         raise NeedsLogin(str(exc)) from exc
 
 
-def credentials_for(app: Flask, db: Session, batch: WikiBatch) -> Credentials:
+def credentials_for(app: Flask, db: Session, batch: Edits) -> Credentials:
     """The credentials ``batch`` runs with; :class:`NeedsLogin` when the login has ended.
 
     An OAuth 2 access token about to expire is renewed first (see :func:`renew`).
@@ -113,7 +125,7 @@ def renewable(creds: Credentials) -> bool:
     return bool(creds.bearer)
 
 
-def renew(app: Flask, db: Session, batch: WikiBatch, refused_token: str) -> Credentials:
+def renew(app: Flask, db: Session, batch: Edits, refused_token: str) -> Credentials:
     """Renew the OAuth 2 access token of ``batch``'s login; store and return the new one.
 
     :param refused_token: the access token the wiki refused (or that is about
