@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import pool
 
 import tickets.access  # registers queue_grant on the metadata
+import tickets.access_changes  # registers access_change on the metadata
+import tickets.applications  # registers the application tables on the metadata
 import tickets.recruiting_settings  # registers recruiting_settings on the metadata
 import tickets.references  # noqa: F401 - registers the reference tables on the metadata
 import wikibridge.sessions  # noqa: F401 - registers login_session on the metadata
