@@ -577,3 +577,13 @@ def test_inactivity_lists_who_was_not_seen(app: Flask):
     page = ada.get("/admin/inactivity").get_data(as_text=True)
     assert "Gone Away" in page and "Busy Bee" not in page
     assert "not seen for 90 days" in page
+
+
+def test_applicant_pages_in_german(app: Flask, client: FlaskClient):
+    applicant(app, client, edits=10)
+    wiki_says(app, record(editcount=10))
+    page = client.get("/apply?lang=de").get_data(as_text=True)
+    assert "Du kannst dich noch nicht bewerben." in page
+    assert "es fehlen noch 490" in page
+    refused = client.get("/queues").get_data(as_text=True)
+    assert "Der Helpdesk öffnet sich, wenn deine Bewerbung angenommen ist" in refused
