@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -39,7 +41,7 @@ def form(**kw) -> ApplicationForm:
     return ApplicationForm(**{**base, **kw})
 
 
-def new(db, username: str = "Ann", **kw):
+def new(db, username: str = "Ann", **kw: Any):
     volunteer = volunteer_named(db, username)
     volunteer.role = "applicant"
     return submit(
@@ -78,8 +80,9 @@ def test_queue_not_offered_is_refused(app: Flask):
 )
 def test_form_checks(app: Flask, field: str, value: object, code: str):
     extra = {"position": "Chair of a chapter"} if field == "position_confirmer" else {}
+    changes: dict[str, Any] = {field: value, **extra}
     with new_session(app) as db, pytest.raises(ApplicationError) as refused:
-        new(db, **{field: value, **extra})
+        new(db, **changes)
     assert refused.value.code == code
 
 
