@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from tickets.access import volunteer_named
+from tickets.applications import ApplicationForm, submit
 from tickets.intake import store_blob
 from tickets.models import Attachment, PageAction, PageLink, WikiBatch
 from tickets.tickets import ticket_by_number
@@ -19,7 +20,9 @@ from wikibridge.db import new_session
 from .conftest import make_test_app
 from .helpers import log_in, new_ticket
 
-# endpoint -> (method, path template, right needed | "admin" | "head" | "public" | "login")
+# endpoint -> (method, path template, right needed | "admin" | "head" | "public" | "login"
+#   | "applicant" (applicants only) | "self" (anyone logged in, applicants too: their own
+#   application))
 ROUTES: dict[str, tuple[str, str, str]] = {
     "static": ("GET", "/static/wikibridge.css", "public"),
     "health.healthz": ("GET", "/healthz", "public"),
@@ -88,6 +91,27 @@ ROUTES: dict[str, tuple[str, str, str]] = {
     "wiki_writes.list_writes": ("GET", "/admin/wiki-writes?status=failed", "admin"),
     "wiki_writes.retry": ("POST", "/admin/wiki-writes/{write}/retry", "admin"),
     "wiki_writes.cancel": ("POST", "/admin/wiki-writes/{write}/cancel", "admin"),
+    "admin.end_membership": ("POST", "/admin/volunteers/{vid}/end", "admin"),
+    # Recruiting: the public page, the applicant's own pages, the administrators'.
+    "recruiting.volunteer_page": ("GET", "/volunteer", "public"),
+    "recruiting.apply_form": ("GET", "/apply", "applicant"),
+    "recruiting.apply_send": ("POST", "/apply", "applicant"),
+    "recruiting.status": ("GET", "/apply/status", "self"),
+    "recruiting.withdraw_application": ("POST", "/apply/withdraw", "self"),
+    "applications.index": ("GET", "/admin/applications", "admin"),
+    "applications.detail": ("GET", "/admin/applications/{application}", "admin"),
+    "applications.note": ("POST", "/admin/applications/{application}/note", "admin"),
+    "applications.cast_vote": ("POST", "/admin/applications/{application}/vote", "admin"),
+    "applications.confirm": ("POST", "/admin/applications/{application}/confirm", "admin"),
+    "applications.decide_application": (
+        "POST",
+        "/admin/applications/{application}/decide",
+        "admin",
+    ),
+    "recruiting_admin.settings_page": ("GET", "/admin/recruiting", "admin"),
+    "recruiting_admin.save": ("POST", "/admin/recruiting", "admin"),
+    "recruiting_admin.inactivity": ("GET", "/admin/inactivity", "admin"),
+    "recruiting_admin.access_log": ("GET", "/admin/access-log", "admin"),
 }
 
 # Who: (username, role, grants)
@@ -98,6 +122,8 @@ PEOPLE = {
     "noter": ("Nina", "volunteer", {"Info": "read,note"}),
     "admin": ("Ada", "admin", {}),
     "head": ("Hugo", "head", {}),
+    # Logged in with a wiki account, not on the team: nothing of the desk.
+    "applicant": ("Apu", "applicant", {}),
 }
 
 FORBIDDEN = {401, 403, 404}
@@ -109,9 +135,15 @@ def expected(person: str, need: str, queue: str) -> str:
         return "ok"
     if person == "anonymous":
         return "login"
+    role = PEOPLE[person][1]  # type: ignore[index]
+    if need == "self":
+        return "ok"
+    if need == "applicant":
+        return "ok" if role == "applicant" else "forbidden"
+    if role == "applicant":
+        return "forbidden"
     if need == "login":
         return "ok"
-    role = PEOPLE[person][1]  # type: ignore[index]
     if need == "head":
         return "ok" if role == "head" else "forbidden"
     if need == "admin":
@@ -149,6 +181,7 @@ def test_route_role_queue_matrix(app: Flask, person: str):
         "Permissions": new_ticket(app, subject="Other permission"),
     }
     links, articles, attachments = {}, {}, {}
+    application_id = 0
     batches, actions = {}, {}
     with new_session(app) as db:
         target = volunteer_named(db, "Target")
@@ -187,6 +220,23 @@ def test_route_role_queue_matrix(app: Flask, person: str):
         )
         write.status = "failed"
         write_id = write.id
+        applicant = volunteer_named(db, "Applying")
+        applicant.role = "applicant"
+        db.flush()
+        application_id = submit(
+            db,
+            applicant,
+            ApplicationForm(
+                languages=[{"code": "en", "level": "fluent"}],
+                queues=["Info"],
+                motivation="I like helping.",
+                links=[],
+                terms_version="1",
+                terms_text="Keep it secret.",
+            ),
+            offered=["Info"],
+            facts={},
+        ).id
         db.commit()
     client = app.test_client()
     if PEOPLE[person] is not None:
@@ -213,6 +263,7 @@ def test_route_role_queue_matrix(app: Flask, person: str):
                 article=articles[queue],
                 attachment=attachments[queue],
                 write=write_id,
+                application=application_id,
             )
             data = {
                 "csrf_token": "test-csrf",
@@ -224,6 +275,9 @@ def test_route_role_queue_matrix(app: Flask, person: str):
                 "body": "An answer.",
                 "link": str(links[queue]),
                 "page": "File:Y.png",
+                "vote": "support",
+                "decision": "decline",
+                "reason": "Not now.",
             }
             response = client.open(path, method=method, data=data if method == "POST" else None)
             want = expected(person, need, queue)

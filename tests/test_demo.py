@@ -48,3 +48,14 @@ def test_demo_grants_the_sample_volunteers_only_when_asked_and_says_so(tmp_path,
     assert "granted nothing" in again.stderr.decode()
     assert _count(database_url, QueueGrant) == 4 and _count(database_url, Ticket) == 4 + 3
     assert _count(database_url, TrainingSample) == 3
+
+
+def test_demo_load_adds_sample_applications_once(tmp_path, database_url):
+    from tickets.applications import Application
+
+    env = settings(tmp_path, database_url)
+    run(["db", "upgrade"], env)
+    assert run(["demo", "load"], env).returncode == 0
+    assert run(["demo", "load"], env).returncode == 0
+    assert _count(database_url, Application) == 2
+    assert _count(database_url, QueueGrant) == 0

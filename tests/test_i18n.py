@@ -40,6 +40,15 @@ MARKED_TEMPLATES = [
     "_admin.html",
     "_wiki_writes.html",
     "admin_wiki_writes.html",
+    "applicant_refused.html",
+    "volunteer.html",
+    "apply.html",
+    "apply_status.html",
+    "admin_applications.html",
+    "admin_application.html",
+    "admin_recruiting.html",
+    "admin_inactivity.html",
+    "admin_access_log.html",
 ]
 #: The modules whose flash and error messages are marked.
 WEB_MODULES = sorted((Path(CHECKOUT) / "wikibridge" / "web").glob("*.py"))

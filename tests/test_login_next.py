@@ -18,6 +18,8 @@ from flask.testing import FlaskClient
 
 from oauth import mediawiki1
 from oauth.identity import Identity
+from tickets.access import volunteer_named
+from wikibridge.db import new_session
 from wikibridge.web import auth
 
 SAFE = [
@@ -40,8 +42,14 @@ UNSAFE = [
 
 
 @pytest.fixture
-def stand_in_wiki(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The wiki's side of the handshake, answering at once for Carol Example."""
+def stand_in_wiki(monkeypatch: pytest.MonkeyPatch, app: Flask) -> None:
+    """The wiki's side of the handshake, answering at once for Carol Example.
+
+    Carol is on the team already (someone new would be sent to apply).
+    """
+    with new_session(app) as db:
+        volunteer_named(db, "Carol Example")
+        db.commit()
 
     def initiate(consumer: Any, callback: str = "oob", **_: Any) -> Any:
         return "https://wiki.example/authorize", mediawiki1.RequestToken("rk", "rs")

@@ -55,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         admin,
         admin_desk,
         answers,
+        applicant_gate,
+        applications,
         articles,
         auth,
         errors,
@@ -63,6 +65,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         pages,
         public_references,
         queues,
+        recruiting,
+        recruiting_admin,
         redaction,
         reference_report,
         references_api,
@@ -79,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     jobs.init_app(app)
     security.init_app(app)
+    applicant_gate.init_app(app)
     errors.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
@@ -97,4 +102,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reference_report.bp)
     app.register_blueprint(training.bp)
     app.register_blueprint(wiki_writes.bp)
+    app.register_blueprint(recruiting.bp)
+    app.register_blueprint(applications.bp)
+    app.register_blueprint(recruiting_admin.bp)
     return app

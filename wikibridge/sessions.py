@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, select, update
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tickets.models import Base, utcnow
@@ -38,6 +39,9 @@ class LoginSession(Base):
     block_check_due: Mapped[dt.datetime | None] = mapped_column()
     #: Why the desk ended the login, for the login page ("blocked:<wiki>"); None: logout.
     ended_because: Mapped[str | None] = mapped_column(String(255))
+    #: What the wiki's identify statement said of the user at login (edit
+    #: count, registration, groups, confirmed e-mail), for the eligibility check.
+    identity_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 def start(db: Session, lifetime: dt.timedelta) -> tuple[str, LoginSession]:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -169,10 +170,79 @@ def _start_demo_training(app: Flask, db: Session, username: str) -> list[str]:
     return said
 
 
+#: Sample applications (invented names: an application grants nothing).
+DEMO_APPLICATIONS: list[dict[str, Any]] = [
+    {
+        "username": "Demo Applicant Ana",
+        "languages": [{"code": "pt", "level": "native"}, {"code": "en", "level": "fluent"}],
+        "queues": ["Info"],
+        "motivation": "I have answered readers' questions on the Portuguese help desk for "
+        "three years and would like to help by mail too.",
+        "links": ["https://meta.wikimedia.org/wiki/Special:Contributions/Demo_Applicant_Ana"],
+        "editcount": 4200,
+        "note": ("Ada", "Long and careful record at the help desk."),
+        "vote": ("Ada", "support"),
+    },
+    {
+        "username": "Demo Applicant Ben",
+        "languages": [{"code": "de", "level": "native"}, {"code": "en", "level": "good"}],
+        "queues": ["Permissions"],
+        "motivation": "I coordinate the photo programme of our chapter and handle the "
+        "permissions of its partners.",
+        "links": [],
+        "editcount": 780,
+        "position": "Photo programme coordinator, Wikimedia Example chapter",
+        "position_confirmer": "The chapter's office (office@chapter.example)",
+    },
+]
+
+
+def load_demo_applications(app: Flask) -> int:
+    """Add the sample applications that are not there yet; return how many were added."""
+    from sqlalchemy import select
+
+    from tickets.access import Role
+    from tickets.applications import Application, ApplicationForm, add_note, submit, vote
+    from tickets.recruiting_settings import current_settings
+
+    added = 0
+    with new_session(app) as db:
+        settings = current_settings(db)
+        offered = [wanted.queue for wanted in settings.wanted]
+        for sample in DEMO_APPLICATIONS:
+            known = db.scalars(
+                select(Application).where(Application.username == sample["username"])
+            ).first()
+            if known is not None:
+                continue
+            volunteer = volunteer_named(db, sample["username"])
+            volunteer.role = Role.APPLICANT.value
+            form = ApplicationForm(
+                languages=sample["languages"],
+                queues=[q for q in sample["queues"] if q in offered] or offered[:1],
+                motivation=sample["motivation"],
+                links=sample["links"],
+                terms_version=settings.terms_version,
+                terms_text=settings.terms_text,
+                position=sample.get("position", ""),
+                position_confirmer=sample.get("position_confirmer", ""),
+            )
+            facts = {"username": sample["username"], "editcount": sample["editcount"]}
+            application = submit(db, volunteer, form, offered=offered, facts=facts)
+            if "note" in sample:
+                add_note(db, application, *sample["note"])
+            if "vote" in sample:
+                vote(db, application, *sample["vote"])
+            added += 1
+        db.commit()
+    return added
+
+
 def load_demo(app: Flask) -> list[str]:
     """Deliver the demo messages, store the training samples, import the known old tickets.
 
-    Returns the ticket numbers. Grants nothing.
+    Also adds a couple of sample applications (grants nothing). Returns the
+    ticket numbers.
     """
     import io
 
@@ -184,6 +254,7 @@ def load_demo(app: Flask) -> list[str]:
     with new_session(app) as db:
         import_known(db, io.StringIO(KNOWN_TICKETS_CSV), source="sandbox")
         db.commit()
+    load_demo_applications(app)
     return numbers
 
 

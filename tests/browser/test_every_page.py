@@ -155,6 +155,39 @@ def add_training(database_url: str, username: str) -> str:
     return number
 
 
+def add_application(database_url: str) -> int:
+    """An application with a note and a vote, for the administrators' pages."""
+    from tickets.access import volunteer_named
+    from tickets.applications import ApplicationForm, add_note, submit, vote
+
+    engine = create_engine(database_url)
+    with Session(engine) as db:
+        volunteer = volunteer_named(db, "Page Applicant")
+        volunteer.role = "applicant"
+        application = submit(
+            db,
+            volunteer,
+            ApplicationForm(
+                languages=[{"code": "de", "level": "native"}],
+                queues=["Info"],
+                motivation="I answer readers' questions on the wiki already.",
+                links=["https://meta.wikimedia.org/wiki/User:Page_Applicant"],
+                terms_version="1",
+                terms_text="Keep it confidential.",
+                position="Chapter staff",
+                position_confirmer="The chapter office",
+            ),
+            offered=["Info"],
+            facts={"username": "Page Applicant", "editcount": 900},
+        )
+        add_note(db, application, "Alice", "Known from the help desk.")
+        vote(db, application, "Alice", "support", "Good record.")
+        db.commit()
+        found = application.id
+    engine.dispose()
+    return found
+
+
 def preview(page: Any, title: str) -> None:
     """Preview tagging ``title`` (linked already): the wiki preview page, no edit."""
     page.locator(f'input[name=link][aria-label="{title}"]').check()
@@ -168,6 +201,7 @@ def test_every_page_passes_axe_in_english_and_german(
     sandbox = oauth_provider.sandbox
     alice = next(v for v in sandbox.volunteers if v.username == "Alice")
     carol = next(v for v in sandbox.volunteers if v.username == "Carol Example")
+    bob = next(v for v in sandbox.volunteers if v.username == "Bob")
     title = upload_fresh_file(sandbox)
     with live_desk(tmp_path, database_url, oauth_provider) as desk:
         assert (
@@ -179,10 +213,12 @@ def test_every_page_passes_axe_in_english_and_german(
         number = delivered.stdout.decode().strip()
         add_news_and_template(database_url)
         practice = add_training(database_url, carol.username)
+        application = add_application(database_url)
         visits = Visits(page, desk.url, axe_watch)
 
         for lang in LANGUAGES:
             visits.open("/login", lang)
+            visits.open("/volunteer", lang)
         # The rest in the language of each address; the login itself in English.
         page.goto(desk.url + "/?lang=en")
         log_in(page, desk.url, alice.username, alice.password)
@@ -207,6 +243,11 @@ def test_every_page_passes_axe_in_english_and_german(
                 "/admin/training",
                 f"/tickets/{practice}",
                 "/admin/wiki-writes",
+                "/admin/applications",
+                f"/admin/applications/{application}",
+                "/admin/recruiting",
+                "/admin/inactivity",
+                "/admin/access-log",
             ):
                 visits.open(path, lang)
             visits.open("/tickets/1000000000000001", lang, status=404)
@@ -231,6 +272,19 @@ def test_every_page_passes_axe_in_english_and_german(
             visits.open(f"/tickets/{practice}", lang)
             visits.open(f"/tickets/{practice}/answer", lang)
             visits.open("/admin/volunteers", lang, status=403)
+
+        # Someone new: an applicant, who gets the form (or the rules unmet) and
+        # nothing of the desk.
+        page.locator("form.logout button").click()
+        page.context.clear_cookies()
+        page.goto(desk.url + "/?lang=en")
+        log_in(page, desk.url, bob.username, bob.password)
+        page.wait_for_url(re.compile(r".*/apply$"))
+        for lang in LANGUAGES:
+            visits.open("/apply", lang)
+            visits.open("/apply/status", lang)
+            visits.open("/volunteer", lang)
+            visits.open("/queues", lang, status=403)
 
     untranslated = visits.untranslated()
     assert not untranslated, "\n\n".join(f"{n}: {visits.texts[(n, 'de')]}" for n in untranslated)

@@ -6,6 +6,8 @@ from alembic import context
 from sqlalchemy import pool
 
 import tickets.access  # registers queue_grant on the metadata
+import tickets.access_changes  # registers access_change on the metadata
+import tickets.applications  # registers the application tables on the metadata
 import tickets.recruiting_settings  # registers recruiting_settings on the metadata
 import tickets.references  # registers the reference tables on the metadata
 import tickets.training  # registers the training tables on the metadata

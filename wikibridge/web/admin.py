@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from tickets.access import Right, Role, grant, grants_of, revoke, volunteer_named
+from tickets.access import Right, Role, grant, grants_of, is_admin, revoke, volunteer_named
+from tickets.access_changes import AccessChangeKind, record_change
+from tickets.applications import Application, Status
 from tickets.models import Queue, Volunteer
 from tickets.queues import queue_by_name
-from wikibridge import db
+from tickets.recruiting_settings import current_settings
+from wikibridge import db, recruiting_sync
 from wikibridge import sessions as login_sessions
 from wikibridge.web.access import admin_required, current_volunteer
+from wikibridge.web.security import logged_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -52,7 +56,27 @@ def grant_access() -> Response:
     session = db.session()
     volunteer = volunteer_named(session, username)
     queue = _queue_from_form()
-    grant(session, volunteer, queue, rights, current_volunteer().username)
+    by = current_volunteer().username
+    grant(session, volunteer, queue, rights, by)
+    record_change(
+        session,
+        actor=by,
+        volunteer=volunteer,
+        kind=AccessChangeKind.GRANT,
+        queue=queue.name,
+        rights=sorted(rights | {Right.READ}),
+    )
+    if volunteer.role == Role.APPLICANT.value:
+        # Access to a queue is membership of the team.
+        volunteer.role = Role.VOLUNTEER.value
+        record_change(
+            session,
+            actor=by,
+            volunteer=volunteer,
+            kind=AccessChangeKind.ROLE,
+            old=Role.APPLICANT.value,
+            new=Role.VOLUNTEER.value,
+        )
     session.commit()
     flash(
         gettext(
@@ -75,9 +99,19 @@ def revoke_access(volunteer_id: int) -> Response:
     if volunteer is None:
         abort(404)
     queue = _queue_from_form()
-    if revoke(session, volunteer, queue, current_volunteer().username):
+    by = current_volunteer().username
+    had = [g.queue.name for g in grants_of(session, volunteer)]
+    writes: list[int] = []
+    if revoke(session, volunteer, queue, by):
         login_sessions.end_all_for(session, volunteer.id)
+        record_change(
+            session, actor=by, volunteer=volunteer, kind=AccessChangeKind.REVOKE, queue=queue.name
+        )
+        if not grants_of(session, volunteer) and not is_admin(volunteer):
+            # The last queue gone: no longer on the team's list on Meta.
+            writes = _off_the_list(volunteer, had)
     session.commit()
+    recruiting_sync.enqueue(current_app._get_current_object(), writes)  # type: ignore[attr-defined]
     flash(
         gettext(
             "%(name)s no longer has access to %(queue)s.",
@@ -95,7 +129,12 @@ def set_role(volunteer_id: int) -> Response:
     """Only the head appoints or removes volunteer administrators."""
     me = current_volunteer()
     if me.role != Role.HEAD.value:
-        abort(403, description=gettext("Only the head changes roles."))
+        abort(
+            403,
+            description=gettext(
+                "Only the head changes roles (appoints or removes volunteer administrators)."
+            ),
+        )
     session = db.session()
     volunteer = session.get(Volunteer, volunteer_id)
     role = request.form.get("role", "")
@@ -103,8 +142,88 @@ def set_role(volunteer_id: int) -> Response:
         abort(404)
     if role not in {r.value for r in Role} or volunteer.id == me.id:
         abort(400, description=gettext("Choose a role for someone else."))
+    old = volunteer.role
     volunteer.role = role
     login_sessions.end_all_for(session, volunteer.id)
+    record_change(
+        session,
+        actor=me.username,
+        volunteer=volunteer,
+        kind=AccessChangeKind.ROLE,
+        old=old,
+        new=role,
+    )
     session.commit()
     flash(gettext("%(name)s is now %(role)s.", name=volunteer.username, role=role), "info")
+    return redirect(url_for("admin.volunteers"))
+
+
+def _off_the_list(volunteer: Volunteer, queues: list[str]) -> list[int]:
+    """Ask for the volunteer's line on the Meta volunteer list to go (flushes).
+
+    The line is named as it was added on approval (the queues applied for),
+    else with the queues they had.
+    """
+    approved = (
+        db.session()
+        .scalars(
+            select(Application)
+            .where(
+                Application.volunteer_id == volunteer.id,
+                Application.status == Status.APPROVED.value,
+            )
+            .order_by(Application.id.desc())
+        )
+        .first()
+    )
+    if approved is not None:
+        queues = list(approved.queues)
+    login = logged_in()
+    return recruiting_sync.membership_ended(
+        db.session(),
+        volunteer,
+        queues,
+        current_settings(db.session()),
+        recruiting_sync.Actor(current_volunteer().username, login.id),
+    )
+
+
+@bp.post("/volunteers/<int:volunteer_id>/end")
+@admin_required
+def end_membership(volunteer_id: int) -> Response:
+    """End a volunteer's membership: every grant revoked, sessions ended, off the Meta list.
+
+    They become an applicant again (nothing of the desk, but they may apply
+    anew).  Administrators and the head are ended only by the head.
+    """
+    me = current_volunteer()
+    session = db.session()
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        abort(404)
+    if volunteer.id == me.id:
+        abort(400, description=gettext("You cannot end your own membership here."))
+    if is_admin(volunteer) and me.role != Role.HEAD.value:
+        abort(403, description=gettext("Only the head ends the membership of an administrator."))
+    queues = [g.queue.name for g in grants_of(session, volunteer)]
+    for name in queues:
+        queue = queue_by_name(session, name)
+        if queue is not None:
+            revoke(session, volunteer, queue, me.username)
+    old = volunteer.role
+    volunteer.role = Role.APPLICANT.value
+    login_sessions.end_all_for(session, volunteer.id)
+    record_change(
+        session,
+        actor=me.username,
+        volunteer=volunteer,
+        kind=AccessChangeKind.END_MEMBERSHIP,
+        queues=queues,
+        old_role=old,
+        reason=request.form.get("reason", "").strip()[:500],
+    )
+    writes = _off_the_list(volunteer, queues)
+    session.commit()
+    recruiting_sync.enqueue(current_app._get_current_object(), writes)  # type: ignore[attr-defined]
+    flash(gettext("The membership of %(name)s has ended.", name=volunteer.username), "info")
     return redirect(url_for("admin.volunteers"))

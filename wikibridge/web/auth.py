@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from oauth import (
@@ -30,7 +31,8 @@ from oauth import (
 )
 from oauth.identity import Identity
 from tickets.access import Role, volunteer_named
-from tickets.models import utcnow
+from tickets.eligibility import EligibilityFacts
+from tickets.models import Volunteer, utcnow
 from tickets.news import latest_news
 from tickets.wiki_writes import resume_paused_writes
 from wikibridge import db
@@ -187,6 +189,19 @@ def wiki_language(app: Flask, creds: dict[str, Any]) -> str:
     return language
 
 
+def identity_facts(identity: Identity) -> EligibilityFacts:
+    """What the identify statement says that the eligibility rules ask about."""
+    return EligibilityFacts(
+        username=identity.username,
+        editcount=identity.editcount,
+        registered=identity.registered,
+        blocked=identity.blocked,
+        confirmed_email=identity.confirmed_email,
+        groups=tuple(g for g in identity.groups if g != "*"),
+        sources=("identify",),
+    )
+
+
 @bp.get("/oauth-callback")
 def callback() -> Response | tuple[str, int]:
     """The wiki sends the browser back here after the volunteer allowed (or not)."""
@@ -210,8 +225,12 @@ def callback() -> Response | tuple[str, int]:
     except OAuthError as exc:
         log.info("login refused: %s", exc.detail or exc.message)
         return _refuse(exc.message, 403)
+    known = dbs.scalars(select(Volunteer.id).where(Volunteer.username == identity.username)).first()
     volunteer = volunteer_named(dbs, identity.username)
     volunteer.wiki_sub = str(identity.sub)
+    if known is None:
+        # Someone new to the desk may apply; the administrators decide.
+        volunteer.role = Role.APPLICANT.value
     if identity.username in app.config.get("HEADS", ()):
         # Bootstrap: the head named in the settings runs the desk from the start.
         volunteer.role = Role.HEAD.value
@@ -226,6 +245,7 @@ def callback() -> Response | tuple[str, int]:
     row.username = identity.username
     row.oauth_version = creds["version"]
     row.credentials = _box().seal(creds)
+    row.identity_facts = identity_facts(identity).to_document()
     # Edits that waited for this volunteer to log in again go on now.
     resumed = resume_paused(dbs, identity.username, row.id)
     resumed_writes = resume_paused_writes(dbs, identity.username, row.id)
@@ -235,6 +255,8 @@ def callback() -> Response | tuple[str, int]:
     enqueue_writes(app, resumed_writes)
     session.clear()
     session["sid"] = token_value
+    if volunteer.role == Role.APPLICANT.value:
+        return redirect(url_for("recruiting.apply_form"))
     return redirect(_safe_next(handshake.get("next")))
 
 

@@ -1,0 +1,79 @@
+"""The access audit: every change of who may use the desk, with who made it.
+
+Grants, revocations, role changes, decisions on applications and ended
+memberships each add one row; rows are never changed or removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from tickets.models import Base, Volunteer, utcnow
+
+
+class AccessChangeKind(enum.StrEnum):
+    """What changed."""
+
+    GRANT = "grant"
+    REVOKE = "revoke"
+    ROLE = "role"
+    APPROVE = "approve"
+    DECLINE = "decline"
+    CONFIRM_POSITION = "confirm_position"
+    END_MEMBERSHIP = "end_membership"
+
+
+class AccessChange(Base):
+    """One change of a volunteer's access."""
+
+    __tablename__ = "access_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Who made the change (a wiki user name, or ``system``).
+    actor: Mapped[str] = mapped_column(String(255))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer.id"), index=True)
+    #: Whose access changed, by name (kept as it was then).
+    username: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    volunteer: Mapped[Volunteer | None] = relationship()
+
+
+def record_change(
+    session: Session,
+    *,
+    actor: str,
+    volunteer: Volunteer | None,
+    kind: AccessChangeKind,
+    username: str = "",
+    **detail: Any,
+) -> AccessChange:
+    """Add an audit row (flushes, does not commit)."""
+    row = AccessChange(
+        actor=actor,
+        volunteer=volunteer,
+        username=username or (volunteer.username if volunteer else ""),
+        kind=kind.value,
+        detail=detail,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def recent_changes(
+    session: Session, *, username: str = "", limit: int = 200
+) -> Sequence[AccessChange]:
+    """The newest changes first, all or of one user."""
+    query = select(AccessChange).order_by(AccessChange.id.desc()).limit(limit)
+    if username:
+        query = query.where(AccessChange.username == username)
+    return session.scalars(query).all()
