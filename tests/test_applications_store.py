@@ -163,3 +163,41 @@ def test_list_puts_open_ones_first(app: Flask):
         assert [a.id for a in list_applications(db)] == [second.id, first.id]
         assert [a.id for a in list_applications(db, "declined")] == [first.id]
         db.commit()
+
+
+def test_approve_a_subset_of_the_queues_applied_for(app: Flask):
+    with new_session(app) as db:
+        application = new(db, queues=["Info", "Permissions"])
+        for chosen, code in (([], "no_queue_approved"), (["Info", "Junk"], "queue_not_applied")):
+            with pytest.raises(ApplicationError) as refused:
+                decide(db, application, approve=True, reason="Welcome", by="Ada", queues=chosen)
+            assert refused.value.code == code
+        assert application.state is Status.SUBMITTED and application.approved_queues == []
+        decide(db, application, approve=True, reason="Welcome", by="Ada", queues=["Permissions"])
+        assert application.approved_queues == ["Permissions"]
+        assert application.queues == ["Info", "Permissions"]  # what was asked stays
+        event = history(db, application)[-1]
+        assert event.detail["queues"] == ["Permissions"]
+        assert event.detail["block_check"] == "unknown"
+        db.commit()
+    with new_session(app) as db:
+        all_of_them = new(db, "Bea", queues=["Info", "Permissions"])
+        decide(db, all_of_them, approve=True, reason="Welcome", by="Ada", blocked=False)
+        assert all_of_them.approved_queues == ["Info", "Permissions"]
+        assert history(db, all_of_them)[-1].detail["block_check"] == "clear"
+        declined = new(db, "Cai")
+        decide(db, declined, approve=False, reason="No", by="Ada", queues=["Info"])
+        assert declined.approved_queues == []
+        db.commit()
+
+
+def test_a_blocked_account_is_not_approved_but_may_be_declined(app: Flask):
+    with new_session(app) as db:
+        application = new(db)
+        with pytest.raises(ApplicationError) as refused:
+            decide(db, application, approve=True, reason="Welcome", by="Ada", blocked=True)
+        assert refused.value.code == "blocked"
+        assert application.state is Status.SUBMITTED
+        decide(db, application, approve=False, reason="Blocked", by="Ada", blocked=True)
+        assert application.state is Status.DECLINED
+        db.commit()

@@ -369,7 +369,13 @@ def test_admin_notes_votes_and_approves(app: Flask, client: FlaskClient):
         == 400
     )
     response = ada.post(
-        base + "/decide", data={"csrf_token": CSRF, "decision": "approve", "reason": "Welcome!"}
+        base + "/decide",
+        data={
+            "csrf_token": CSRF,
+            "decision": "approve",
+            "reason": "Welcome!",
+            "approved_queues": ["Info", "Permissions"],
+        },
     )
     assert response.status_code == 302
     with new_session(app) as db:
@@ -423,12 +429,13 @@ def test_position_needs_confirmation_before_approval(app: Flask, client: FlaskCl
     assert response.status_code == 400
     assert "confirm the position before approving" in response.get_data(as_text=True)
     assert ada.post(base + "/confirm", data={"csrf_token": CSRF}).status_code == 302
-    assert (
-        ada.post(
-            base + "/decide", data={"csrf_token": CSRF, "decision": "approve", "reason": "Staff."}
-        ).status_code
-        == 302
-    )
+    approve = {
+        "csrf_token": CSRF,
+        "decision": "approve",
+        "reason": "Staff.",
+        "approved_queues": "Info",
+    }
+    assert ada.post(base + "/decide", data=approve).status_code == 302
     found = applications(app)[0]
     assert found.status == "approved" and found.position_confirmed_by == "Ada"
 

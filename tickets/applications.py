@@ -107,6 +107,8 @@ class Application(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     #: The section on the applications page on Meta.
     meta_section: Mapped[str] = mapped_column(String(255), default="")
+    #: The queues the administrator approved: some or all of ``queues`` (empty unless approved).
+    approved_queues: Mapped[list[str]] = mapped_column(JSON, default=list)
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[dt.datetime | None] = mapped_column()
     decision_reason: Mapped[str] = mapped_column(Text, default="")
@@ -405,14 +407,45 @@ def confirm_position(session: Session, application: Application, by: str) -> App
     return application
 
 
+def _approvable(
+    application: Application, queues: Sequence[str] | None, blocked: bool | None
+) -> list[str]:
+    """The queues to approve, once the application may be approved at all."""
+    if application.state is Status.AWAITING_CONFIRMATION:
+        raise ApplicationError(
+            "needs_confirmation", "Confirm the position before approving the application."
+        )
+    if blocked:
+        raise ApplicationError("blocked", "A blocked account cannot be approved.")
+    chosen = list(dict.fromkeys(application.queues if queues is None else queues))
+    if not chosen:
+        raise ApplicationError("no_queue_approved", "Approve at least one queue.")
+    strange = [q for q in chosen if q not in application.queues]
+    if strange:
+        raise ApplicationError("queue_not_applied", f"Not applied for: {', '.join(strange)}.")
+    return chosen
+
+
 def decide(
-    session: Session, application: Application, *, approve: bool, reason: str, by: str
+    session: Session,
+    application: Application,
+    *,
+    approve: bool,
+    reason: str,
+    by: str,
+    queues: Sequence[str] | None = None,
+    blocked: bool | None = None,
 ) -> Application:
     """Approve or decline an open application, with a reason.
 
+    :param queues: on approval, the queues approved: some or all of those
+        applied for (None: all of them).
+    :param blocked: on approval, whether the wiki says the account is blocked
+        now (None: the wiki did not answer; the approval goes ahead and the
+        history says the block was not checked).
     :raises ApplicationError: ``no_reason``, ``reason_too_long``, ``not_open``,
-        or ``needs_confirmation`` when approving before the position it
-        rests on is confirmed.
+        ``needs_confirmation`` when approving before the position it rests on
+        is confirmed, ``blocked``, ``no_queue_approved`` or ``queue_not_applied``.
     """
     reason = reason.strip()
     if not reason:
@@ -420,15 +453,16 @@ def decide(
     if len(reason) > REASON_MAX:
         raise ApplicationError("reason_too_long", "The reason is too long.")
     _require_open(application)
-    if approve and application.state is Status.AWAITING_CONFIRMATION:
-        raise ApplicationError(
-            "needs_confirmation", "Confirm the position before approving the application."
-        )
+    detail: dict[str, Any] = {"reason": reason}
+    if approve:
+        application.approved_queues = _approvable(application, queues, blocked)
+        detail["queues"] = list(application.approved_queues)
+        detail["block_check"] = "unknown" if blocked is None else "clear"
     application.status = (Status.APPROVED if approve else Status.DECLINED).value
     application.decided_by = by
     application.decided_at = utcnow()
     application.decision_reason = reason
-    _event(session, application, application.status, by, reason=reason)
+    _event(session, application, application.status, by, **detail)
     session.flush()
     return application
 

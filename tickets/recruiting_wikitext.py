@@ -54,6 +54,11 @@ def volunteer_line(username: str, queues: Sequence[str]) -> str:
     return f"* {user_link(username)} — {queues_text(queues)}"
 
 
+def withdrawal_text(username: str) -> str:
+    """The note under an application its applicant withdrew (neutral: no reason is given)."""
+    return f":''The application of {user_link(username)} was withdrawn by the applicant.''"
+
+
 def fill(template: str, values: Mapping[str, str]) -> str:
     """Put ``{username}``, ``{queues}``... into ``template``; unknown braces stay as typed."""
     out = template

@@ -2,7 +2,7 @@
 
 ``wikibridge run``, ``routes`` and ``shell`` are Flask's own; ours are grouped
 by area: ``db``, ``mail``, ``worker``, ``wiki``, ``volunteers``, ``config``,
-``training``.
+``training``, ``recruiting``.
 Development tools installed beside it (the sandbox distribution) add theirs
 through the ``wikibridge.commands`` entry point group.
 """
@@ -21,6 +21,7 @@ from flask.cli import AppGroup, FlaskGroup
 
 from wikibridge import create_app
 from wikibridge.mail.cli import mail_cli, register_transports
+from wikibridge.recruiting_cli import recruiting_cli
 from wikibridge.training_cli import training_cli
 from wikibridge.wiki.cli import wiki_cli
 from wikibridge.wiki.reference_cli import references_cli
@@ -129,16 +130,22 @@ def volunteers_list() -> None:
 @volunteers_cli.command("role")
 @click.argument("username")
 @click.argument("role", type=click.Choice(["volunteer", "admin", "head"]))
-def volunteers_role(username: str, role: str) -> None:
-    """Make USERNAME a volunteer, an administrator or the head."""
+@click.option("--by", default="cli", show_default=True, help="Who to record in the access log.")
+def volunteers_role(username: str, role: str, by: str) -> None:
+    """Make USERNAME a volunteer, an administrator or the head (their sessions end)."""
     from tickets.access import volunteer_named
+    from tickets.access_changes import AccessChangeKind, record_change
     from wikibridge import db
     from wikibridge import sessions as login_sessions
 
     session = db.session()
     volunteer = volunteer_named(session, username)
+    old = volunteer.role
     volunteer.role = role
     login_sessions.end_all_for(session, volunteer.id)
+    record_change(
+        session, actor=by, volunteer=volunteer, kind=AccessChangeKind.ROLE, old=old, new=role
+    )
     session.commit()
     click.echo(f"{username} is now {role}")
 
@@ -147,9 +154,15 @@ def volunteers_role(username: str, role: str) -> None:
 @click.argument("username")
 @click.argument("queue")
 @click.argument("rights", default="read,note,answer")
-def volunteers_grant(username: str, queue: str, rights: str) -> None:
-    """Give USERNAME RIGHTS (read,note,answer,move_into,own or all) on QUEUE and below."""
-    from tickets.access import grant, parse_rights, volunteer_named
+@click.option("--by", default="cli", show_default=True, help="Who to record in the access log.")
+def volunteers_grant(username: str, queue: str, rights: str, by: str) -> None:
+    """Give USERNAME RIGHTS (read,note,answer,move_into,own or all) on QUEUE and below.
+
+    An applicant given a queue joins the team (role volunteer), as on the
+    administrators' page; both steps go into the access log.
+    """
+    from tickets.access import Right, Role, grant, parse_rights, volunteer_named
+    from tickets.access_changes import AccessChangeKind, record_change
     from tickets.queues import queue_by_name
     from wikibridge import db
 
@@ -161,7 +174,26 @@ def volunteers_grant(username: str, queue: str, rights: str) -> None:
         wanted = parse_rights(rights)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    row = grant(session, volunteer_named(session, username), target, wanted, "cli")
+    volunteer = volunteer_named(session, username)
+    row = grant(session, volunteer, target, wanted, by)
+    record_change(
+        session,
+        actor=by,
+        volunteer=volunteer,
+        kind=AccessChangeKind.GRANT,
+        queue=target.name,
+        rights=sorted(wanted | {Right.READ}),
+    )
+    if volunteer.role == Role.APPLICANT.value:
+        volunteer.role = Role.VOLUNTEER.value
+        record_change(
+            session,
+            actor=by,
+            volunteer=volunteer,
+            kind=AccessChangeKind.ROLE,
+            old=Role.APPLICANT.value,
+            new=Role.VOLUNTEER.value,
+        )
     session.commit()
     click.echo(f"{username}: {row.rights} on {queue}")
 
@@ -169,22 +201,57 @@ def volunteers_grant(username: str, queue: str, rights: str) -> None:
 @volunteers_cli.command("revoke")
 @click.argument("username")
 @click.argument("queue")
-def volunteers_revoke(username: str, queue: str) -> None:
-    """End USERNAME's access to QUEUE; their open sessions end at once."""
-    from tickets.access import revoke, volunteer_named
-    from tickets.queues import queue_by_name
-    from wikibridge import db
-    from wikibridge import sessions as login_sessions
+@click.option("--by", default="cli", show_default=True, help="Who to record in the access log.")
+def volunteers_revoke(username: str, queue: str, by: str) -> None:
+    """End USERNAME's access to QUEUE; their open sessions end at once.
 
+    When that was their last queue, their line on the volunteer list on
+    Meta is taken off (as the bot; without one, the command says so).
+    """
+    from tickets.access import grants_of, is_admin, revoke, volunteer_named
+    from tickets.access_changes import AccessChangeKind, record_change
+    from tickets.queues import queue_by_name
+    from tickets.recruiting_settings import current_settings
+    from wikibridge import db, recruiting_sync
+    from wikibridge import sessions as login_sessions
+    from wikibridge.wiki.credentials import bot_configured
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     session = db.session()
     target = queue_by_name(session, queue)
     if target is None:
         raise click.ClickException(f"no queue {queue!r}")
     volunteer = volunteer_named(session, username)
-    count = revoke(session, volunteer, target, "cli")
+    had = [g.queue.name for g in grants_of(session, volunteer)]
+    count = revoke(session, volunteer, target, by)
     login_sessions.end_all_for(session, volunteer.id)
+    writes: list[int] = []
+    left_team = False
+    if count:
+        record_change(
+            session, actor=by, volunteer=volunteer, kind=AccessChangeKind.REVOKE, queue=target.name
+        )
+        left_team = not grants_of(session, volunteer) and not is_admin(volunteer)
+        if left_team and bot_configured(app.config):
+            writes = recruiting_sync.membership_ended(
+                session,
+                volunteer,
+                recruiting_sync.listed_queues(session, volunteer, had),
+                current_settings(session),
+                recruiting_sync.Actor(by, None),
+                as_bot=True,
+            )
     session.commit()
+    recruiting_sync.enqueue(app, writes)
     click.echo(f"{username}: {count} grant(s) on {queue} revoked; sessions ended")
+    if writes:
+        click.echo(f"{username}: off the volunteer list on Meta (write {writes[0]} queued)")
+    elif left_team:
+        click.echo(
+            f"{username}: no bot is configured; take their line off the volunteer list "
+            "on Meta by hand",
+            err=True,
+        )
 
 
 cli.add_command(volunteers_cli)
@@ -195,3 +262,4 @@ cli.add_command(config_cli)
 cli.add_command(wiki_cli)
 cli.add_command(references_cli)
 cli.add_command(training_cli)
+cli.add_command(recruiting_cli)

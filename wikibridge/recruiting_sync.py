@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets import recruiting_wikitext as wikitext
-from tickets.applications import Application
+from tickets.applications import Application, Status
 from tickets.models import Queue, Volunteer
 from tickets.queues import queue_by_name
 from tickets.recruiting_settings import RecruitingSettings
@@ -94,6 +95,11 @@ def _as_bot(settings: RecruitingSettings) -> bool:
     return settings.edit_as != "admin"
 
 
+def _applicant_as_bot(app: Flask) -> bool:
+    """An applicant's own section (and their withdrawal) is the bot's when there is one."""
+    return bool(app.config.get("BOT_USERNAME"))
+
+
 def application_submitted(
     session: Session,
     app: Flask,
@@ -113,7 +119,36 @@ def application_submitted(
             ),
             summary=f"Application of {application.username}",
             actor=applicant,
-            as_bot=bool(app.config.get("BOT_USERNAME")),
+            as_bot=_applicant_as_bot(app),
+            section=application.meta_section,
+            purpose=f"application:{application.id}",
+            marked=True,
+        )
+    ]
+
+
+def application_withdrawn(
+    session: Session,
+    app: Flask,
+    application: Application,
+    settings: RecruitingSettings,
+    applicant: Actor,
+) -> list[int]:
+    """Note in the application's section that the applicant withdrew it.
+
+    Posted the way the section was: as the bot when one is configured, else
+    as the applicant.  It waits behind the section's own write (same purpose).
+    """
+    return [
+        _request(
+            session,
+            settings,
+            title=settings.applications_page,
+            op=Op.APPEND_TO_SECTION,
+            text=wikitext.withdrawal_text(application.username),
+            summary=f"Application of {application.username}: withdrawn",
+            actor=applicant,
+            as_bot=_applicant_as_bot(app),
             section=application.meta_section,
             purpose=f"application:{application.id}",
             marked=True,
@@ -130,6 +165,8 @@ def application_decided(
 ) -> list[int]:
     """Post the decision in the section; on approval list and welcome the volunteer."""
     approved = application.status == "approved"
+    # The decision names the queues approved; a decline, those applied for.
+    queues = application.approved_queues if approved else application.queues
     as_bot = _as_bot(settings)
     purpose = f"application:{application.id}"
     ids = [
@@ -143,7 +180,7 @@ def application_decided(
                 approved=approved,
                 language=application.language,
                 username=application.username,
-                queues=application.queues,
+                queues=queues,
                 reason=application.decision_reason,
                 admin=admin.username,
                 desk=desk,
@@ -163,7 +200,7 @@ def application_decided(
                 settings,
                 title=settings.volunteer_list_page,
                 op=Op.ADD_LINE,
-                text=wikitext.volunteer_line(application.username, application.queues),
+                text=wikitext.volunteer_line(application.username, queues),
                 summary=f"New volunteer: {application.username}",
                 actor=admin,
                 as_bot=as_bot,
@@ -180,7 +217,7 @@ def application_decided(
                     settings,
                     language=application.language,
                     username=application.username,
-                    queues=application.queues,
+                    queues=queues,
                     admin=admin.username,
                     desk=desk,
                 ),
@@ -200,8 +237,13 @@ def membership_ended(
     queues: Sequence[str],
     settings: RecruitingSettings,
     admin: Actor,
+    *,
+    as_bot: bool | None = None,
 ) -> list[int]:
-    """Take the volunteer's line off the volunteer list page."""
+    """Take the volunteer's line off the volunteer list page.
+
+    :param as_bot: who edits; None: as the settings say.
+    """
     return [
         _request(
             session,
@@ -211,7 +253,7 @@ def membership_ended(
             text=wikitext.volunteer_line(volunteer.username, queues),
             summary=f"{volunteer.username} left the team",
             actor=admin,
-            as_bot=_as_bot(settings),
+            as_bot=_as_bot(settings) if as_bot is None else as_bot,
             purpose=f"volunteer:{volunteer.id}",
         )
     ]
@@ -225,6 +267,24 @@ def settings_saved(
     desk: str,
 ) -> list[int]:
     """Replace the public page with the settings just saved."""
+    return public_page_requested(session, settings, version_id, admin, desk)
+
+
+def public_page_requested(
+    session: Session,
+    settings: RecruitingSettings,
+    version_id: int | None,
+    actor: Actor,
+    desk: str,
+    *,
+    as_bot: bool | None = None,
+) -> list[int]:
+    """Ask for the public "Volunteer with us" page on the wiki to show ``settings``.
+
+    :param version_id: the settings version shown (None: the defaults, none saved yet).
+    :param as_bot: who edits; None: as the settings say.
+    """
+    version = "defaults" if version_id is None else str(version_id)
     return [
         _request(
             session,
@@ -232,12 +292,35 @@ def settings_saved(
             title=settings.public_page,
             op=Op.REPLACE_PAGE,
             text=wikitext.public_page(settings, desk),
-            summary=f"Recruiting settings, version {version_id}",
-            actor=admin,
-            as_bot=_as_bot(settings),
-            purpose=f"settings:{version_id}",
+            summary=f"Recruiting settings, version {version}",
+            actor=actor,
+            as_bot=_as_bot(settings) if as_bot is None else as_bot,
+            purpose=f"settings:{version}",
         )
     ]
+
+
+def apply_address(app: Flask) -> str:
+    """Where the public page on the wiki sends people to apply (needs a request context)."""
+    desk = str(app.config.get("DESK_URL") or "").rstrip("/")
+    if desk:
+        return desk + url_for("recruiting.volunteer_page")
+    return url_for("recruiting.volunteer_page", _external=True)
+
+
+def listed_queues(session: Session, volunteer: Volunteer, had: Sequence[str]) -> list[str]:
+    """The queues on the volunteer's line of the Meta list: as approved, else those they had."""
+    approved = session.scalars(
+        select(Application)
+        .where(
+            Application.volunteer_id == volunteer.id,
+            Application.status == Status.APPROVED.value,
+        )
+        .order_by(Application.id.desc())
+    ).first()
+    if approved is not None:
+        return list(approved.approved_queues or approved.queues)
+    return list(had)
 
 
 def enqueue(app: Flask, write_ids: Sequence[int]) -> None:

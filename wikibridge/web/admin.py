@@ -9,7 +9,6 @@ from werkzeug.wrappers import Response
 
 from tickets.access import Right, Role, grant, grants_of, is_admin, revoke, volunteer_named
 from tickets.access_changes import AccessChangeKind, record_change
-from tickets.applications import Application, Status
 from tickets.models import Queue, Volunteer
 from tickets.queues import queue_by_name
 from tickets.recruiting_settings import current_settings
@@ -161,28 +160,14 @@ def set_role(volunteer_id: int) -> Response:
 def _off_the_list(volunteer: Volunteer, queues: list[str]) -> list[int]:
     """Ask for the volunteer's line on the Meta volunteer list to go (flushes).
 
-    The line is named as it was added on approval (the queues applied for),
+    The line is named as it was added on approval (the queues approved),
     else with the queues they had.
     """
-    approved = (
-        db.session()
-        .scalars(
-            select(Application)
-            .where(
-                Application.volunteer_id == volunteer.id,
-                Application.status == Status.APPROVED.value,
-            )
-            .order_by(Application.id.desc())
-        )
-        .first()
-    )
-    if approved is not None:
-        queues = list(approved.queues)
     login = logged_in()
     return recruiting_sync.membership_ended(
         db.session(),
         volunteer,
-        queues,
+        recruiting_sync.listed_queues(db.session(), volunteer, queues),
         current_settings(db.session()),
         recruiting_sync.Actor(current_volunteer().username, login.id),
     )

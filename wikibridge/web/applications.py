@@ -182,10 +182,27 @@ def confirm(application_id: int) -> Response:
     return _back(application)
 
 
+def _blocked_now(application: Application) -> tuple[bool | None, str]:
+    """Whether the wiki says the applicant is blocked now, and why (None: it did not answer)."""
+    try:
+        found = user_record(current_settings(db.session()), application.username)
+    except UserRecordUnavailable:
+        return None, ""
+    if not found.exists:
+        return None, ""
+    return found.blocked, found.block_reason
+
+
 @bp.post("/applications/<int:application_id>/decide")
 @admin_required
 def decide_application(application_id: int) -> Response:
-    """Approve (the applicant joins the team) or decline, with a reason the applicant reads."""
+    """Approve (the applicant joins the team) or decline, with a reason the applicant reads.
+
+    An approval names the queues approved (some or all of those applied for)
+    and reads the applicant's block state from the wiki afresh: a blocked
+    account is refused; a wiki that does not answer lets the approval go
+    ahead with a warning.
+    """
     session = db.session()
     application = _application(application_id)
     decision = request.form.get("decision", "")
@@ -193,9 +210,32 @@ def decide_application(application_id: int) -> Response:
         abort(400, description=gettext("Choose to approve or to decline."))
     approve = decision == "approve"
     by = current_volunteer().username
+    blocked: bool | None = None
+    block_reason = ""
+    if approve and application.state.is_open:
+        blocked, block_reason = _blocked_now(application)
     try:
-        decide(session, application, approve=approve, reason=request.form.get("reason", ""), by=by)
+        decide(
+            session,
+            application,
+            approve=approve,
+            reason=request.form.get("reason", ""),
+            by=by,
+            queues=request.form.getlist("approved_queues") if approve else None,
+            blocked=blocked,
+        )
     except ApplicationError as exc:
+        if exc.code == "blocked":
+            db.session().rollback()
+            abort(
+                400,
+                description=gettext(
+                    "%(name)s is blocked on the wiki now (%(reason)s). "
+                    "A blocked account cannot be approved.",
+                    name=application.username,
+                    reason=block_reason or gettext("no reason given"),
+                ),
+            )
         _refuse(exc)
     settings = current_settings(session)
     volunteer = application.volunteer
@@ -205,7 +245,7 @@ def decide_application(application_id: int) -> Response:
         recruiting_sync.admit(
             session,
             volunteer,
-            application.queues,
+            application.approved_queues,
             by,
             settings,
             system_id=current_app.config["SYSTEM_ID"],
@@ -216,7 +256,8 @@ def decide_application(application_id: int) -> Response:
         volunteer=volunteer,
         kind=AccessChangeKind.APPROVE if approve else AccessChangeKind.DECLINE,
         application=application.id,
-        queues=list(application.queues),
+        queues=list(application.approved_queues if approve else application.queues),
+        applied_for=list(application.queues),
         reason=application.decision_reason,
     )
     login = logged_in()
@@ -230,7 +271,23 @@ def decide_application(application_id: int) -> Response:
     session.commit()
     recruiting_sync.enqueue(current_app._get_current_object(), writes)  # type: ignore[attr-defined]
     if approve:
-        flash(gettext("%(name)s is on the team now.", name=application.username), "info")
+        flash(
+            gettext(
+                "%(name)s is on the team now, approved for %(queues)s.",
+                name=application.username,
+                queues=", ".join(application.approved_queues),
+            ),
+            "info",
+        )
+        if blocked is None:
+            flash(
+                gettext(
+                    "Whether %(name)s is blocked now could not be checked: the wiki did not "
+                    "answer or does not know the account. Look at the account on the wiki.",
+                    name=application.username,
+                ),
+                "error",
+            )
     else:
         flash(
             gettext("The application of %(name)s is declined.", name=application.username), "info"

@@ -317,6 +317,15 @@ def withdraw_application() -> Response:
     except ApplicationError as exc:
         session.rollback()
         abort(409, description=error_text(exc))
+    login = logged_in()
+    writes = recruiting_sync.application_withdrawn(
+        session,
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        application,
+        current_settings(session),
+        recruiting_sync.Actor(login.username, login.id),
+    )
     session.commit()
+    recruiting_sync.enqueue(current_app._get_current_object(), writes)  # type: ignore[attr-defined]
     flash(gettext("Your application is withdrawn. You can apply again at any time."), "info")
     return redirect(url_for("recruiting.status"))

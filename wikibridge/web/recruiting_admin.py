@@ -144,14 +144,6 @@ def settings_page() -> str:
     return render_template("admin_recruiting.html", **context)
 
 
-def _apply_address() -> str:
-    """Where the public page on the wiki sends people to apply."""
-    desk = str(current_app.config.get("DESK_URL") or "").rstrip("/")
-    if desk:
-        return desk + url_for("recruiting.volunteer_page")
-    return url_for("recruiting.volunteer_page", _external=True)
-
-
 @bp.post("/recruiting")
 @admin_required
 def save() -> Response:
@@ -166,7 +158,7 @@ def save() -> Response:
         version.id,
         settings,
         recruiting_sync.Actor(by, login.id),
-        _apply_address(),
+        recruiting_sync.apply_address(current_app._get_current_object()),  # type: ignore[attr-defined]
     )
     session.commit()
     recruiting_sync.enqueue(current_app._get_current_object(), writes)  # type: ignore[attr-defined]

@@ -91,6 +91,9 @@ def error_text(error: ApplicationError) -> str:
         "already_confirmed": gettext("The position is confirmed already."),
         "no_reason": gettext("Give a reason for the decision; the applicant reads it."),
         "reason_too_long": gettext("Keep the reason under 2000 characters."),
+        "blocked": gettext("The account is blocked on the wiki now; it cannot be approved."),
+        "no_queue_approved": gettext("Approve at least one of the queues applied for."),
+        "queue_not_applied": gettext("Approve only queues the applicant applied for."),
         "needs_confirmation": gettext(
             "This application rests on a position: confirm the position before approving it."
         ),
