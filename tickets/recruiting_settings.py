@@ -95,8 +95,8 @@ class RecruitingSettings:
     )
     approved: dict[str, str] = field(
         default_factory=lambda: {
-            "en": "'''Approved''' by {admin}: {reason} ~~~~",
-            "de": "'''Angenommen''' von {admin}: {reason} ~~~~",
+            "en": "'''Approved''' by {admin} for {queues}: {reason} ~~~~",
+            "de": "'''Angenommen''' von {admin} für {queues}: {reason} ~~~~",
         }
     )
     declined: dict[str, str] = field(

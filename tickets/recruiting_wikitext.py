@@ -7,10 +7,12 @@ stay in the desk.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from tickets.recruiting_settings import RecruitingSettings
 
+_SIGNATURE_AT_END = re.compile(r"\s*(~~~~)?\s*$")
 _LEVELS = {"native": "native", "fluent": "fluent", "good": "good", "basic": "basic"}
 
 
@@ -80,6 +82,10 @@ def decision_text(
 ) -> str:
     """The approved/declined text for the application's section, in ``language``."""
     template = settings.text_for("approved" if approved else "declined", language)
+    if approved and "{queues}" not in template:
+        # An approval always names the queues approved (they may be fewer than those
+        # applied for), also where a template written earlier does not.
+        template = _SIGNATURE_AT_END.sub("", template) + " ({queues}) ~~~~"
     return fill(
         template,
         {

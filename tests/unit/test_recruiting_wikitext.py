@@ -35,7 +35,7 @@ def test_decision_in_the_applicants_language_with_english_fallback():
         admin="Ada",
         desk="https://desk",
     )
-    assert de.startswith("'''Angenommen''' von [[User:Ada|Ada]]: Passt.")
+    assert de.startswith("'''Angenommen''' von [[User:Ada|Ada]] für Info: Passt.")
     fr = wt.decision_text(
         settings,
         approved=False,
@@ -74,3 +74,24 @@ def test_public_page_names_rules_terms_and_queues_without_markup_from_settings()
 
 def test_nowiki_cannot_be_closed_early():
     assert wt.nowiki("a</nowiki>[[b]]") == "<nowiki>a&lt;/nowiki>[[b]]</nowiki>"
+
+
+def test_an_approval_names_the_queues_even_where_the_template_does_not():
+    settings = RecruitingSettings(approved={"en": "'''Approved''' by {admin}: {reason} ~~~~"})
+    text = wt.decision_text(
+        settings,
+        approved=True,
+        language="en",
+        username="Ann",
+        queues=["Info", "Permissions"],
+        reason="Welcome.",
+        admin="Ada",
+        desk="https://desk",
+    )
+    assert text == "'''Approved''' by [[User:Ada|Ada]]: Welcome. (Info, Permissions) ~~~~"
+
+
+def test_withdrawal_note_is_neutral():
+    assert wt.withdrawal_text("Ann") == (
+        ":''The application of [[User:Ann|Ann]] was withdrawn by the applicant.''"
+    )
