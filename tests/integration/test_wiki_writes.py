@@ -398,3 +398,24 @@ def test_command_line_lists_and_retries(app, meta):
     assert retried.exit_code == 0, retried.output
     assert retried.stdout.startswith(f"{write_id}\tdone\t")
     assert meta.text(title) == "Kept.\n* y"
+
+
+def test_command_line_publishes_the_public_page_as_the_bot(app, meta, oauth_provider):
+    from tickets.recruiting_settings import RecruitingSettings, save_settings
+    from wikibridge.cli import cli
+
+    title = page_title("Volunteer with us")
+    with new_session(app) as db:
+        save_settings(
+            db, RecruitingSettings(public_page=title, how_to_apply="Log in, then apply."), "Alice"
+        )
+        db.commit()
+
+    result = app.test_cli_runner().invoke(cli, ["recruiting", "publish"])
+
+    assert result.exit_code == 0, result.output
+    assert "\tdone\t" in result.stdout
+    text = meta.text(title)
+    assert "== Where help is wanted ==" in text and "Log in, then apply." in text
+    assert "http://127.0.0.1:5999/volunteer" in text
+    assert meta.latest(title)["user"] == oauth_provider.sandbox.bot.username
