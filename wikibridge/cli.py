@@ -2,7 +2,8 @@
 
 ``wikibridge run``, ``routes`` and ``shell`` are Flask's own; ours are grouped
 by area: ``db``, ``mail``, ``worker``, ``wiki``, ``volunteers``, ``config``,
-``training``, ``recruiting``.
+``training``, ``recruiting``; ``backup``, ``restore`` and ``archive``
+stand alone.
 Development tools installed beside it (the sandbox distribution) add theirs
 through the ``wikibridge.commands`` entry point group.
 """
@@ -20,6 +21,7 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from wikibridge import create_app
+from wikibridge.backup.cli import archive_command, backup_command, restore_command
 from wikibridge.mail.cli import mail_cli, register_transports
 from wikibridge.recruiting_cli import recruiting_cli
 from wikibridge.training_cli import training_cli
@@ -263,3 +265,6 @@ cli.add_command(wiki_cli)
 cli.add_command(references_cli)
 cli.add_command(training_cli)
 cli.add_command(recruiting_cli)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
+cli.add_command(archive_command)
