@@ -134,6 +134,12 @@ def section_text(api_url: str, title: str, heading: str) -> str | None:
     return text
 
 
+def section_holding(api_url: str, title: str, heading: str, words: str) -> str | None:
+    """The section's wikitext once it holds ``words``."""
+    text = section_text(api_url, title, heading)
+    return text if text and words in text else None
+
+
 def section_number(api_url: str, title: str, heading: str) -> str:
     return [s["index"] for s in sections(api_url, title) if s["line"] == heading][-1]
 
@@ -269,8 +275,12 @@ def test_onboarding_journey(tmp_path, database_url, oauth_provider, page, other_
     smtp.start()
     env = {"WIKIBRIDGE_SMTP_PORT": str(smtp_port), "WIKIBRIDGE_SMTP_RETRY_SECONDS": "1"}
     head = other_page
+    # On PostgreSQL, the scaled-out shape: jobs through Redis.
+    jobs_url = "redis://127.0.0.1:6379/0" if database_url.startswith("postgresql") else None
     try:
-        with live_desk(tmp_path, database_url, oauth_provider, extra_env=env) as desk:
+        with live_desk(
+            tmp_path, database_url, oauth_provider, jobs_url=jobs_url, extra_env=env
+        ) as desk:
             # 2. The head sets rules a new account can meet, and a training sample.
             log_in(head, desk.url, alice.username, alice.password)
             head.wait_for_url(re.compile(r".*/queues$"))
@@ -391,11 +401,7 @@ def test_onboarding_journey(tmp_path, database_url, oauth_provider, page, other_
             # The worker posts the decision, the list line and the welcome, as Alice.
             wait_for(lambda: latest(meta_api, talk), "the welcome on the talk page")
             decided = wait_for(
-                lambda: (
-                    (s := section_text(meta_api, "VRT/Applications", heading))
-                    and "'''Approved'''" in s
-                    and s
-                ),
+                lambda: section_holding(meta_api, "VRT/Applications", heading, "'''Approved'''"),
                 "the decision in the section",
             )
             assert "'''Approved''' by [[User:Alice|Alice]]: Good edits, clear answers." in decided
