@@ -415,7 +415,7 @@ def test_onboarding_journey(tmp_path, database_url, oauth_provider, page, other_
             assert welcome is not None
             assert "== Welcome to the volunteer response team ==" in welcome["content"]
             assert (
-                f"Welcome to the volunteer response team, {name}! Your access to Info"
+                f"Welcome to the volunteer response team, {name}! You are approved for Info."
                 in (welcome["content"])
             )
             assert "[[User:Alice|Alice]]" in welcome["content"]  # the signature
