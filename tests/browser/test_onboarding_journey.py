@@ -395,7 +395,9 @@ def test_onboarding_journey(tmp_path, database_url, oauth_provider, page, other_
             talk = f"User talk:{name}"
             head.fill("form.decide-form textarea[name=reason]", "Good edits, clear answers.")
             head.get_by_role("button", name="Approve").click()
-            expect(head.locator(".flash")).to_contain_text(f"{name} is on the team now.")
+            expect(head.locator(".flash")).to_have_text(
+                f"{name} is on the team now, approved for Info."
+            )
             expect(head.locator("dd.status")).to_have_text("approved")
 
             # The worker posts the decision, the list line and the welcome, as Alice.
@@ -404,7 +406,10 @@ def test_onboarding_journey(tmp_path, database_url, oauth_provider, page, other_
                 lambda: section_holding(meta_api, "VRT/Applications", heading, "'''Approved'''"),
                 "the decision in the section",
             )
-            assert "'''Approved''' by [[User:Alice|Alice]]: Good edits, clear answers." in decided
+            assert (
+                "'''Approved''' by [[User:Alice|Alice]] for Info: Good edits, clear answers."
+                in decided
+            )
             assert "Knows the reader questions well." in decided
             volunteers = wait_for(
                 lambda: newer(meta_api, "VRT/Volunteers", list_before),
