@@ -79,17 +79,22 @@ class RecruitingSettings:
     edit_as: str = "admin"
     #: Wikitext templates by language ("en" is the fallback), with
     #: ``{username}``, ``{queues}``, ``{reason}``, ``{admin}`` and ``{desk}``.
+    #: The default welcome says nothing of access being ready: the queues
+    #: applied for wait for reviewed training answers unless
+    #: ``training_reviews_required`` is 0.
     welcome: dict[str, str] = field(
         default_factory=lambda: {
             "en": (
-                "Welcome to the volunteer response team, {username}! Your access to "
-                "{queues} is ready at {desk}. Start with the practice tickets in the "
-                "Training queue. ~~~~"
+                "Welcome to the volunteer response team, {username}! You are approved "
+                "for {queues}. Start at {desk} with the practice tickets in the Training "
+                "queue; an administrator gives you feedback on your answers, and your "
+                "queues open once enough of them are reviewed. ~~~~"
             ),
             "de": (
-                "Willkommen im Support-Team, {username}! Dein Zugang zu {queues} ist "
-                "unter {desk} bereit. Fang mit den Übungstickets in der Queue "
-                "Training an. ~~~~"
+                "Willkommen im Support-Team, {username}! Du bist für {queues} angenommen. "
+                "Fang unter {desk} mit den Übungstickets in der Queue Training an; "
+                "Administratoren geben dir Rückmeldung zu deinen Antworten, und deine "
+                "Queues öffnen sich, sobald genug davon durchgesehen sind. ~~~~"
             ),
         }
     )
