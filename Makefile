@@ -32,12 +32,15 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 deps: $(AXE)
 	@sh .ci/install-debian-packages
 
+# The desk's own address: links to it on the wikis (the Meta recruiting page) use it.
+run: export WIKIBRIDGE_DESK_URL ?= http://127.0.0.1:$(PORT)
 run: install deps
 	$(WB) sandbox up
 	$(WB) sandbox configure
 	$(WB) db upgrade
 	$(WB) demo load --grant-sample-volunteers >/dev/null
 	$(WB) references scan >/dev/null
+	-$(WB) recruiting publish >/dev/null
 	@$(WB) sandbox accounts
 	@echo "wikibridge is at http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
 	$(WB) run --host 127.0.0.1 --port $(PORT) --no-reload --with-threads
