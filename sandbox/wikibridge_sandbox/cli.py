@@ -193,7 +193,7 @@ def configure_command(state_dir: Path, oauth_version: str) -> None:
 def accounts_command(state_dir: Path) -> None:
     """Say which sample volunteer to log in as (sandbox-only passwords)."""
     from wikibridge_sandbox.appconfig import SANDBOX_HEADS
-    from wikibridge_sandbox.demo import DEMO_GRANTS
+    from wikibridge_sandbox.demo import DEMO_GRANTS, DEMO_TRAINEE
 
     state = wikis.load_state(state_dir)
     click.echo("Log in as a sample volunteer (sandbox-only passwords):")
@@ -204,6 +204,12 @@ def accounts_command(state_dir: Path) -> None:
             desk = "the desk's head: every queue, administration"
         elif volunteer.username in DEMO_GRANTS:
             desk = "queues " + ", ".join(DEMO_GRANTS[volunteer.username])
+            if volunteer.username == DEMO_TRAINEE[0]:
+                desk += (
+                    ", Training (the trainee: "
+                    + ", ".join(DEMO_TRAINEE[1])
+                    + " opens after reviewed practice answers)"
+                )
         else:
-            desk = "no queues yet"
+            desk = "not on the team: may apply at /volunteer"
         click.echo(f"  {volunteer.username:14} password {volunteer.password}  {desk}")

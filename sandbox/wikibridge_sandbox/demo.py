@@ -238,6 +238,29 @@ def load_demo_applications(app: Flask) -> int:
     return added
 
 
+def save_demo_recruiting_rules(app: Flask) -> bool:
+    """Rules the sandbox's own accounts meet, so trying the desk includes applying.
+
+    Saved only while no administrator has saved rules of their own; returns
+    whether they were saved.
+    """
+    from dataclasses import replace
+
+    from tickets.recruiting_settings import (
+        Eligibility,
+        RecruitingSettingsVersion,
+        save_settings,
+    )
+
+    with new_session(app) as db:
+        if db.scalars(select(RecruitingSettingsVersion.id).limit(1)).first() is not None:
+            return False
+        rules = Eligibility(min_account_days=0, min_edits=1, confirmed_email=False)
+        save_settings(db, replace(current_settings(db), eligibility=rules), "demo")
+        db.commit()
+    return True
+
+
 def load_demo(app: Flask) -> list[str]:
     """Deliver the demo messages, store the training samples, import the known old tickets.
 
@@ -251,6 +274,7 @@ def load_demo(app: Flask) -> list[str]:
 
     numbers = [store_message(app, raw).number for raw in demo_messages(app.config["MAIL_DOMAIN"])]
     load_training_samples(app)
+    save_demo_recruiting_rules(app)
     with new_session(app) as db:
         import_known(db, io.StringIO(KNOWN_TICKETS_CSV), source="sandbox")
         db.commit()
