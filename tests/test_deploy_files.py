@@ -32,7 +32,7 @@ def procfile() -> dict[str, str]:
 def check_wikibridge_command(words: list[str]) -> None:
     """``words`` after ``wikibridge`` name a real command and its options parse."""
     command: click.Command = cli
-    path = []
+    path: list[str] = []
     ctx = click.Context(cli)
     rest = list(words)
     while rest and isinstance(command, click.Group) and not rest[0].startswith("-"):
