@@ -47,7 +47,7 @@ def wait_for(url: str, processes: list[subprocess.Popen[bytes]], logs: list[Path
     while time.monotonic() < deadline:
         for process, log in zip(processes, logs, strict=True):
             if process.poll() is not None:
-                raise AssertionError(f"{process.args} exited: {log.read_text()[-3000:]}")
+                raise AssertionError(f"{process.args!r} exited: {log.read_text()[-3000:]}")
         try:
             if requests.get(url, timeout=5).status_code == 200:
                 return
