@@ -26,6 +26,10 @@ from .helpers import log_in, new_ticket
 ROUTES: dict[str, tuple[str, str, str]] = {
     "static": ("GET", "/static/wikibridge.css", "public"),
     "health.healthz": ("GET", "/healthz", "public"),
+    "health.readyz": ("GET", "/readyz", "public"),
+    # Not by role: only scrapers from METRICS_NETWORKS or with METRICS_TOKEN
+    # (the test client is local); tests/test_observe.py shows the refusals.
+    "observe.metrics_page": ("GET", "/metrics", "public"),
     "auth.login_page": ("GET", "/login", "public"),
     "auth.login_start": ("POST", "/login", "public"),
     "auth.callback": ("GET", "/oauth-callback", "public"),

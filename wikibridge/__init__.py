@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         errors,
         health,
         labels,
+        observe,
         pages,
         public_references,
         queues,
@@ -80,6 +81,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_settings(app, test_config)
     # Before anything can log a request line.
     redaction.init_app(app)
+    # First, so every request has its id before anything else logs.
+    observe.init_app(app)
     db.init_app(app)
     jobs.init_app(app)
     security.init_app(app)
@@ -88,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     labels.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(observe.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(queues.bp)
     app.register_blueprint(pages.bp)

@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
 #: Keys whose values must never be printed or logged.
 SECRET_KEYS = frozenset(
-    {"SECRET_KEY", "TOKEN_ENCRYPTION_KEY", "OAUTH_CONSUMER_SECRET", "BOT_PASSWORD", "SMTP_PASSWORD"}
+    {
+        "SECRET_KEY",
+        "TOKEN_ENCRYPTION_KEY",
+        "OAUTH_CONSUMER_SECRET",
+        "BOT_PASSWORD",
+        "SMTP_PASSWORD",
+        "METRICS_TOKEN",
+    }
 )
 
 DEFAULTS: dict[str, Any] = {
@@ -141,6 +148,20 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PREFERRED_URL_SCHEME": "http",
+    # Logs: "text" leaves Python's logging as it is; "json" writes one JSON
+    # object a line to standard error, with the request id (production).
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # Who may read /metrics: scrapers from these networks (a request through
+    # a proxy never counts as local), or with "Authorization: Bearer METRICS_TOKEN".
+    "METRICS_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    "METRICS_TOKEN": "",
+    # /readyz: each check's timeout, how long a wiki's answer is kept, and
+    # whether an unreachable wiki makes the desk "not ready" (by default it
+    # is only reported: mail and tickets work without the wikis).
+    "READY_TIMEOUT_SECONDS": 3,
+    "READY_WIKI_CACHE_SECONDS": 30,
+    "READY_REQUIRES_WIKIS": False,
 }
 
 
@@ -244,7 +265,8 @@ def _new_fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def _secret_name(key: str) -> bool:
+def is_secret_setting(key: str) -> bool:
+    """Whether the setting ``key`` holds a secret (never printed or logged)."""
     upper = key.upper()
     return upper in SECRET_KEYS or "SECRET" in upper or "PASSWORD" in upper
 
@@ -259,7 +281,7 @@ def redacted(config: Any) -> Any:
         return config
     safe: dict[str, Any] = {}
     for key, value in config.items():
-        if _secret_name(str(key)):
+        if is_secret_setting(str(key)):
             safe[key] = "***" if value else value
         elif str(key).upper().endswith("_URL") and isinstance(value, str) and "@" in value:
             try:

@@ -143,11 +143,52 @@ def _reference_sync() -> None:
         sync_due(app)
 
 
+_running = threading.local()
+
+
+def _job_starts(task: Any) -> None:
+    """huey's pre-execute hook: note the start, and name the job in its log lines."""
+    from wikibridge import logs
+
+    _running.started = time.perf_counter()
+    # Reset afterwards, not cleared: a job run at once inside a request
+    # (immediate mode) leaves the request's own context as it was.
+    _running.log_token = logs.set_context(task=task.name, task_id=task.id)
+
+
+def _job_ends(task: Any, _value: Any, exc: BaseException | None) -> None:
+    """huey's post-execute hook: count the job's outcome and how long it ran."""
+    from huey.exceptions import RetryTask
+
+    from wikibridge import logs, metrics
+
+    started = getattr(_running, "started", None)
+    _running.started = None
+    seconds = time.perf_counter() - started if started is not None else None
+    if exc is None:
+        outcome = "success"
+    elif isinstance(exc, RetryTask):
+        outcome = "retry"
+    else:
+        outcome = "error"
+    metrics.job_ran(task.name, outcome, seconds)
+    token = getattr(_running, "log_token", None)
+    _running.log_token = None
+    if token is not None:
+        try:
+            logs.CONTEXT.reset(token)
+        except ValueError:  # set in another context: nothing of ours to undo
+            logs.clear_context()
+
+
 class Jobs:
     """The app's job queue and the tasks it knows."""
 
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
+        # Every job is counted and timed, and its log lines name it.
+        huey.pre_execute(name="wikibridge-observe")(_job_starts)
+        huey.post_execute(name="wikibridge-observe")(_job_ends)
         # Retries come from RetryTask while the wiki is away; a batch claimed
         # twice runs once (its lease), so the sweep may enqueue freely.
         self.wiki_batch: Callable[..., Any] = huey.task(name="wiki_batch")(_run_wiki_batch)

@@ -30,6 +30,7 @@ from typing import Any
 
 from flask import Flask
 
+from wikibridge import metrics
 from wikibridge.mail.store import store_message
 
 log = logging.getLogger(__name__)
@@ -285,6 +286,7 @@ def _take_new_mail(app: Flask, conn: imaplib.IMAP4, box: Mailbox, report: FetchR
             delivery = store_message(app, raw, box.queue)
         except Exception as exc:  # noqa: BLE001 - any store failure: leave it on the server
             report.failed += 1
+            metrics.mail_not_stored("imap")
             report.store_error = f"{exc.__class__.__name__}: {first_line(exc)}"
             log.warning("IMAP %s: message UID %s not stored: %s", box.name, uid, report.store_error)
             failures_in_a_row += 1
@@ -295,6 +297,7 @@ def _take_new_mail(app: Flask, conn: imaplib.IMAP4, box: Mailbox, report: FetchR
                 break
             continue
         failures_in_a_row = 0
+        metrics.mail_received("imap", delivery.rule)
         if delivery.rule == "duplicate":
             report.duplicates += 1
         else:

@@ -31,6 +31,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from wikibridge import metrics
+
 if TYPE_CHECKING:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
@@ -153,6 +155,7 @@ class _Handler:
         try:
             delivery = await loop.run_in_executor(self.executor, self.store, raw, recipients)
         except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
+            metrics.mail_not_stored("lmtp")
             log.warning(
                 "message from %s for %d recipient(s) not stored, answered 451: %s",
                 envelope.mail_from,
@@ -160,6 +163,7 @@ class _Handler:
                 _reason(exc),
             )
             return _replies(REPLY_NOT_STORED, len(recipients))
+        metrics.mail_received("lmtp", delivery.rule)
         log.info(
             "stored as %s in %s (%s%s%s), %d bytes, %d recipient(s)",
             delivery.number,
@@ -438,6 +442,7 @@ def parse_listen(value: str) -> tuple[str, int]:
 def _setup_logging() -> None:
     # A daemon's log goes to standard error (the journal, under systemd),
     # unless the installation configured logging itself.
+    # (LOG_FORMAT = "json" has already put its handler there.)
     if not logging.getLogger().handlers:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -35,7 +35,7 @@ from tickets.eligibility import EligibilityFacts
 from tickets.models import Volunteer, utcnow
 from tickets.news import latest_news
 from tickets.wiki_writes import resume_paused_writes
-from wikibridge import db
+from wikibridge import db, metrics
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
 from wikibridge.jobs import jobs_of
@@ -110,6 +110,7 @@ def login_start() -> Response | tuple[str, int]:
             handshake.update(version="1", key=token.key, secret=token.secret)
     except OAuthError as exc:
         log.warning("login could not start: %s", exc.detail or exc.message)
+        metrics.login("start_failed")
         return _refuse(exc.message, 502)
     dbs = db.session()
     token_value, row = login_sessions.start(dbs, dt.timedelta(minutes=30))
@@ -209,6 +210,7 @@ def callback() -> Response | tuple[str, int]:
     dbs = db.session()
     pending = current_login()
     if pending is None or pending.handshake is None:
+        metrics.login("no_login_started")
         return _refuse(
             gettext(
                 "This login link does not belong to a login started in this browser. "
@@ -221,9 +223,15 @@ def callback() -> Response | tuple[str, int]:
     dbs.commit()
     try:
         identity, creds = _finish_handshake(app, handshake)
+    except OAuthError as exc:
+        log.info("login refused: %s", exc.detail or exc.message)
+        metrics.login("refused")
+        return _refuse(exc.message, 403)
+    try:
         ensure_not_blocked(identity)
     except OAuthError as exc:
         log.info("login refused: %s", exc.detail or exc.message)
+        metrics.login("blocked")
         return _refuse(exc.message, 403)
     known = dbs.scalars(select(Volunteer.id).where(Volunteer.username == identity.username)).first()
     volunteer = volunteer_named(dbs, identity.username)
@@ -255,6 +263,7 @@ def callback() -> Response | tuple[str, int]:
     enqueue_writes(app, resumed_writes)
     session.clear()
     session["sid"] = token_value
+    metrics.login("success" if volunteer.role != Role.APPLICANT.value else "applicant")
     if volunteer.role == Role.APPLICANT.value:
         return redirect(url_for("recruiting.apply_form"))
     return redirect(_safe_next(handshake.get("next")))

@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -16,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.wrappers import Response
 
 from tickets.access import Right, is_admin
@@ -29,7 +30,7 @@ from tickets.listing import (
     page_numbers,
     subtree_ids,
 )
-from tickets.models import Article, History, PageLink, Ticket
+from tickets.models import Article, History, PageLink, Queue, RoutingCorrection, Ticket
 from tickets.moves import move_ticket
 from tickets.recipients import reply_to_addresses
 from tickets.recruiting_settings import current_settings
@@ -54,7 +55,7 @@ from tickets.workflow import (
     set_state,
     take,
 )
-from wikibridge import db
+from wikibridge import db, metrics
 from wikibridge.web.access import current_volunteer, has_right, ticket_for, visible_queues
 from wikibridge.web.articles import header_block
 from wikibridge.web.history import describe
@@ -151,6 +152,25 @@ def _held_note() -> dict[str, Any] | None:
 BULK_ACTIONS = ("move", "state", "priority", "lock", "merge")
 
 
+def _move(session: Session, ticket: Ticket, target: Queue, actor: str) -> bool:
+    """:func:`move_ticket`, noting the routing correction it made for the metrics."""
+    seen = {id(row) for row in session.new}
+    moved = move_ticket(session, ticket, target, actor)
+    # move_ticket adds the correction without flushing: it is among the new rows.
+    g.setdefault("routing_corrections", []).extend(
+        row.rule
+        for row in session.new
+        if isinstance(row, RoutingCorrection) and id(row) not in seen
+    )
+    return moved
+
+
+def _count_corrections() -> None:
+    """Count the routing corrections this request committed."""
+    for rule in g.pop("routing_corrections", []):
+        metrics.routing_corrected(rule)
+
+
 @bp.post("/queues/bulk")
 @login_required
 def bulk() -> Response:
@@ -174,6 +194,7 @@ def bulk() -> Response:
             continue
         done.append(number)
     session.commit()
+    _count_corrections()
     if refused:
         message = gettext(
             "%(action)s: %(done)s done, %(refused)s refused",
@@ -195,7 +216,7 @@ def _bulk_one(action: str, ticket: Ticket, into: Ticket | None) -> None:
         target = next((q for q in visible_queues() if q.name == form.get("queue")), None)
         if target is None or not has_right(target.id, Right.MOVE_INTO):
             raise WorkflowError("no such queue")
-        move_ticket(session, ticket, target, me.username)
+        _move(session, ticket, target, me.username)
     elif action == "state":
         until = parse_pending(form.get("pending_until", ""))
         set_state(session, ticket, form.get("state", ""), me.username, until)
@@ -284,7 +305,8 @@ def move(number: str) -> Response:
     target = next((q for q in visible_queues() if q.name == request.form.get("queue")), None)
     if target is None or not has_right(target.id, Right.MOVE_INTO):
         abort(400, description=gettext("Choose one of the queues you may move tickets into."))
-    if move_ticket(db.session(), ticket, target, logged_in().username):
+    if _move(db.session(), ticket, target, logged_in().username):
         db.session().commit()
+        _count_corrections()
         flash(gettext("Moved to %(queue)s.", queue=target.name), "info")
     return redirect(url_for("queues.zoom", number=number))

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from tickets.leases import LEASE, LeaseLost, extend, release, runner_id, stalled_ids, take
 from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
+from wikibridge import metrics
 from wikibridge import sessions as login_sessions
 from wikibridge.db import new_session
 from wikibridge.sessions import LoginSession
@@ -286,15 +287,18 @@ def run_batch(
             try:
                 return runner.run()
             except NeedsLogin as exc:
+                metrics.wiki_error(batch.wiki, "needs_login")
                 if batch.as_bot:  # no volunteer can log the bot in: an admin must look
                     runner.pause("stopped", f"the bot could not log in: {exc}")
                     return "stopped"
                 runner.pause("paused", str(exc))
                 return "paused"
             except LoginRefused as exc:
+                metrics.wiki_error(batch.wiki, "login_refused")
                 runner.pause("stopped", f"{exc}; an admin must fix the settings, then resume")
                 return "stopped"
             except Blocked as exc:
+                metrics.wiki_error(batch.wiki, "blocked")
                 block = exc.block
                 why = f" ({block.reason})" if block.reason else ""
                 if batch.as_bot:
@@ -317,10 +321,12 @@ def run_batch(
                     db.commit()
                 return "paused"
             except SignatureRefused as exc:
+                metrics.wiki_error(batch.wiki, "signature_refused")
                 # Logging in again cannot help: the wiki's own setup is at fault.
                 runner.pause("stopped", f"{exc}; then resume the batch")
                 return "stopped"
             except WikiUnavailable as exc:
+                metrics.wiki_error(batch.wiki, "unavailable")
                 db.rollback()
                 runner.end("queued", str(exc))
                 raise
@@ -328,6 +334,7 @@ def run_batch(
                 raise
             except Exception:
                 # Not retried blindly (it would fail the same way): kept for an admin.
+                metrics.wiki_error(batch.wiki, "internal")
                 log.exception("wiki batch %s stopped", batch_id)
                 runner.pause(
                     "stopped",
@@ -548,11 +555,13 @@ class _Runner:
                 return "editconflict"
             if is_revoked(exc):
                 raise NeedsLogin(REVOKED) from exc
+            metrics.wiki_error(self.batch.wiki, "refused")
             self._finish(action, "failed", refusal(exc.code, exc.info, exc.other), snap)
             return "failed"
         edit = result.get("edit", {})
         if edit.get("result") != "Success":
             code = str(edit.get("code", "refused"))
+            metrics.wiki_error(self.batch.wiki, "refused")
             self._finish(action, "failed", refusal(code, str(edit.get("info", "")), edit), snap)
             return "failed"
         if edit.get("nochange"):

@@ -44,6 +44,7 @@ from tickets.wiki_writes import (
     renew_write,
     writes_for,
 )
+from wikibridge import metrics
 from wikibridge.db import new_session
 from wikibridge.wiki.batches import lease_of
 from wikibridge.wiki.credentials import (
@@ -166,6 +167,7 @@ def _run_claimed(
             # (each outcome commits itself).
             db.rollback()
     except NeedsLogin as exc:
+        metrics.wiki_error(write.wiki, "needs_login")
         if write.as_bot:  # no volunteer can log the bot in: an admin must look
             return runner.end("stopped", f"the bot could not log in: {exc}; an admin must look")
         return runner.end(
@@ -174,16 +176,20 @@ def _run_claimed(
             f"revoked): the write waits until they log in to the desk again",
         )
     except LoginRefused as exc:
+        metrics.wiki_error(write.wiki, "login_refused")
         return runner.end("stopped", f"{exc}; an admin must fix the settings, then retry")
     except SignatureRefused as exc:
+        metrics.wiki_error(write.wiki, "signature_refused")
         return runner.end("stopped", f"{exc}; then retry the write")
     except WikiUnavailable as exc:
+        metrics.wiki_error(write.wiki, "unavailable")
         runner.end("queued", str(exc))
         raise
     except LeaseLost:
         raise
     except Exception:
         # Not retried blindly (it would fail the same way): kept for an admin.
+        metrics.wiki_error(write.wiki, "internal")
         log.exception("wiki write %s stopped", write.id)
         return runner.end(
             "stopped", "an internal error stopped the write; the admins can see why and retry it"
@@ -353,6 +359,7 @@ class _Runner:
                 "the page was deleted after it was read, so nothing was written; "
                 "an admin may retry the write (it would create the page anew)"
             )
+        metrics.wiki_error(self.write.wiki, "refused")
         who = "the bot" if self.write.as_bot else self.write.requested_by
         words = refusal(code, info, detail)
         return words.replace("you are blocked", f"{who} is blocked").replace(
