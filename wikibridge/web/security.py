@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext
 
 from wikibridge import db
@@ -94,7 +94,15 @@ def login_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+#: How long browsers keep to https once told (a year, as preload lists ask).
+HSTS_SECONDS = 31536000
+
+
 def _headers(response: Any) -> Any:
+    if request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https":
+        # Behind a proxy that ends TLS the request looks plain; the setting says
+        # the desk is served over https. Browsers ignore HSTS on plain http.
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
