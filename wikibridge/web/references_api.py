@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 from tickets.references import (
     WikiReference,
@@ -25,6 +27,25 @@ from wikibridge.web.rate_limit import RateLimiter
 from wikibridge.wiki.references import title_key
 
 bp = Blueprint("references_api", __name__, url_prefix="/api/v1")
+
+
+class AnyText(PathConverter):
+    """Any text at all, as the description promises: line breaks and leading ``/`` too.
+
+    Werkzeug's ``path`` stops at a line break, so such a number got the
+    desk's HTML 404 page instead of the API's JSON answer.
+    """
+
+    regex = r"[\s\S]+?"
+    # The text may hold "/": matched across path segments, as ``path`` is.
+    part_isolating = False
+
+
+@bp.record_once
+def _add_converter(state: BlueprintSetupState) -> None:
+    # Recorded before the routes below, so the converter is there when they are added.
+    state.app.url_map.converters.setdefault("anytext", AnyText)
+
 
 #: Seconds a client (or a proxy) may keep an answer.
 MAX_AGE = 60
@@ -128,9 +149,12 @@ def page_document(wiki: str, title: str) -> dict[str, Any]:
     return {"wiki": wiki, "title": title, "tickets": cited}
 
 
-@bp.route("/tickets/<path:number>", methods=["GET", "OPTIONS"])
+@bp.route("/tickets/<anytext:number>", methods=["GET", "OPTIONS"], merge_slashes=False)
 def ticket(number: str) -> Response:
     """Public facts of a ticket number, and the pages citing it."""
+    if len(number) > MAX_INPUT:
+        # Refused as the description says, rather than answered for a cut number.
+        return _json({"error": f"the ticket number is longer than {MAX_INPUT}"}, status=400)
     return _cached(ticket_document(number))
 
 
@@ -141,6 +165,8 @@ def page() -> Response:
     title = request.args.get("title", "").strip()
     if wiki not in current_app.config["WIKIS"] or not title:
         return _json({"error": "give wiki (one of the configured wikis) and title"}, status=400)
+    if len(request.args.get("title", "")) > MAX_INPUT:
+        return _json({"error": f"the title is longer than {MAX_INPUT}"}, status=400)
     return _cached(page_document(wiki, title))
 
 
