@@ -108,3 +108,20 @@ def test_any_number_gets_the_apis_json(tmp_path, database_url, number: str):
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.get_json()["status"] == "unknown"
     app.extensions["db_engine"].dispose()
+
+
+def test_nul_finds_nothing(tmp_path, database_url):
+    """Found by the fuzzer on PostgreSQL (which refuses NUL in text): a 500."""
+    app = make_test_app(tmp_path, database_url)
+    client = app.test_client()
+    for path in (
+        "/api/v1/pages?wiki=meta&title=%00",
+        "/api/v1/tickets/1%002",
+        "/cited/tickets/%00",
+    ):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert client.get("/api/v1/pages?wiki=meta&title=A%00").get_json()["tickets"] == []
+    assert client.get("/cited/page?wiki=meta&title=%00").status_code in (200, 400)
+    assert client.get("/cited?number=%00").status_code in (200, 302)
+    app.extensions["db_engine"].dispose()

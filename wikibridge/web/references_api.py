@@ -111,11 +111,21 @@ def _page_entry(row: WikiReference) -> dict[str, Any]:
     }
 
 
+def _storable(text: str) -> str:
+    """``text`` as it can be looked up: PostgreSQL refuses NUL in a query's text.
+
+    No stored number or title holds NUL, nor the stand-in, so such input finds
+    nothing, on either database, instead of failing.
+    """
+    return text.replace("\x00", "\ufffd")
+
+
 def ticket_document(number: str) -> dict[str, Any]:
     """A ticket's public facts and the pages citing it (the same shape for unknown numbers)."""
     number = number.strip()[:MAX_INPUT]
-    facts = public_facts(db.session(), [number])[number]
-    pages = live_references_of_ticket(db.session(), number) if facts.status != "unknown" else []
+    key = _storable(number)
+    facts = public_facts(db.session(), [key])[key]
+    pages = live_references_of_ticket(db.session(), key) if facts.status != "unknown" else []
     return {
         "ticket": number,
         "status": facts.status,
@@ -129,7 +139,7 @@ def ticket_document(number: str) -> dict[str, Any]:
 def page_document(wiki: str, title: str) -> dict[str, Any]:
     """The tickets a page cites now, each with its public facts."""
     title = title_key(title[:MAX_INPUT])
-    rows = live_references_of_page(db.session(), wiki, title) if wiki else []
+    rows = live_references_of_page(db.session(), wiki, _storable(title)) if wiki else []
     facts = public_facts(db.session(), [r.number or r.ticket for r in rows])
     cited = []
     for row in rows:

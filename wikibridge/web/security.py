@@ -43,6 +43,21 @@ def _check_csrf() -> None:
         )
 
 
+#: Blueprints that answer NUL in their input themselves (as "nothing found").
+_NUL_ANSWERED = frozenset({"references_api", "cited"})
+
+
+def _refuse_nul() -> None:
+    """No field holds NUL: PostgreSQL refuses it in text, which made every such request a 500."""
+    if request.blueprint in _NUL_ANSWERED:
+        return
+    values = [request.path, *request.args.values()]
+    if request.method in UNSAFE_METHODS:
+        values += request.form.values()
+    if any("\x00" in v for v in values):
+        abort(400, description=gettext("The request holds a NUL character, which no field may."))
+
+
 def _load_login() -> None:
     token = session.get("sid")
     login = login_sessions.find(db.session(), token)
@@ -117,6 +132,7 @@ def _headers(response: Any) -> Any:
 def init_app(app: Flask) -> None:
     """Install the checks on every request."""
     app.before_request(_check_csrf)
+    app.before_request(_refuse_nul)
     app.before_request(_load_login)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
