@@ -12,7 +12,7 @@ export WIKIBRIDGE_TEST_COMMONS_PORT ?= 18181
 export WIKIBRIDGE_TEST_META_PORT ?= 18182
 export WIKIBRIDGE_TEST_OAUTH_PORT ?= 18180
 
-.PHONY: run test lint typecheck unit deps install clean-sandbox
+.PHONY: run test lint typecheck unit security audit deps install clean-sandbox
 
 $(VENV)/.installed: setup.cfg setup.py pyproject.toml sandbox/setup.cfg
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,17 @@ typecheck: install
 
 unit: install
 	$(VENV)/bin/pytest -q tests/unit
+
+# The security suite alone (tests/security/), on both databases.
+security: install
+	WIKIBRIDGE_TEST_DATABASE=sqlite $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/security
+	WIKIBRIDGE_TEST_DATABASE=postgresql $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/security
+
+# Known vulnerabilities in the installed packages (needs the network: it asks
+# the vulnerability database, so neither `make test` nor CI runs it).
+audit: install
+	$(VENV)/bin/python -m pip install -q pip-audit
+	$(VENV)/bin/python -m pip_audit --local --skip-editable --progress-spinner off
 
 test: install deps lint typecheck
 	@echo "== test suite on SQLite"

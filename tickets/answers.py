@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tickets.models import AnswerTemplate, Article, Queue, Ticket
+from tickets.recipients import display_name
 
 #: Variables a template may use, with what they stand for (shown on the form).
 VARIABLES = {
@@ -45,7 +46,8 @@ def customer_name_and_address(from_header: str, fallback: str = "") -> tuple[str
     """The display name and address of a ``From`` header (name falls back to the address)."""
     name, address = email.utils.parseaddr(from_header)
     address = address or fallback
-    return (name or address), address
+    # Decoded and on one line: a name may carry an encoded line break.
+    return (display_name(name) or address), address
 
 
 def variables(

@@ -14,6 +14,7 @@ counts too.
 
 from __future__ import annotations
 
+import email.header
 import email.parser
 import email.policy
 import email.utils
@@ -64,9 +65,51 @@ def _reply_to(head: bytes) -> str:
     try:
         values = parser.parsebytes(head + b"\r\n\r\n").get_all("Reply-To", [])
         text = ", ".join(str(v) for v in values)
-    except Exception:  # noqa: BLE001 - a header nobody can read names nobody
-        return ""
+    except Exception:  # noqa: BLE001 - e.g. a name whose encoded words hold a line break
+        # The strict parser refuses such a header whole; the address in it still
+        # names where the customer wants answers, so read it as written.
+        raw = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+        try:
+            values = raw.parsebytes(head + b"\r\n\r\n").get_all("Reply-To", [])
+        except Exception:  # noqa: BLE001 - a header nobody can read names nobody
+            return ""
+        return one_line_addresses(", ".join(str(v) for v in values))
     return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def display_name(name: str) -> str:
+    """A display name as people read it: encoded words decoded, on one line.
+
+    A sender may encode a line break into their name (``=?utf-8?b?…?=``); it
+    becomes a space here, so the name can go into a header field or a form
+    without ending the line.
+    """
+    try:
+        text = str(email.header.make_header(email.header.decode_header(name)))
+    except Exception:  # noqa: BLE001 - an unknown charset or broken encoding: as written
+        text = name
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def _quoted(name: str) -> str:
+    if re.fullmatch(r"[\w .'-]*", name):
+        return name
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def one_line_addresses(text: str) -> str:
+    """An address list as a one-line To or Cc field: names decoded and quoted, no line breaks.
+
+    Addresses the list does not hold (a name alone) are left out.
+    """
+    parts = []
+    for name, addr in email.utils.getaddresses([text]):
+        addr = "".join(_CONTROL.sub(" ", addr).split())
+        if not addr:
+            continue
+        shown = display_name(name)
+        parts.append(f"{_quoted(shown)} <{addr}>" if shown else addr)
+    return ", ".join(parts)
 
 
 def reply_to_addresses(session: Session, articles: Iterable[Article]) -> dict[int, str]:
@@ -105,9 +148,12 @@ def answer_recipient(article: Article | None, reply_to: str, fallback: str) -> s
     :param reply_to: the article's Reply-To ("" if none).
     :param fallback: the ticket's customer, when there is no customer mail.
     """
-    if reply_to:
-        return reply_to
-    return article.from_addr if article is not None else fallback
+    written = reply_to or (article.from_addr if article is not None else fallback)
+    # What the customer wrote may hold encoded line breaks in a name (the
+    # stored header keeps them encoded): the form gets a field it accepts.
+    if _CONTROL.search(written) or "=?" in written:
+        return one_line_addresses(written) or " ".join(_CONTROL.sub(" ", written).split())
+    return written
 
 
 def same_addresses(one: str, other: str) -> bool:

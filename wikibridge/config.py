@@ -98,6 +98,8 @@ DEFAULTS: dict[str, Any] = {
     "DESK_URL": "",
     # Requests per minute one client may make to the public references API and pages.
     "PUBLIC_API_REQUESTS_PER_MINUTE": 300,
+    # Logins one client address may start per minute (each asks the wiki); 0: no limit.
+    "LOGIN_REQUESTS_PER_MINUTE": 20,
     # Minutes between two incremental syncs in the worker; 0: never.
     "REFERENCE_SYNC_MINUTES": 5,
     # Removed when the permission is confirmed.

@@ -39,6 +39,7 @@ from wikibridge import db, metrics
 from wikibridge import sessions as login_sessions
 from wikibridge.crypto import TokenBox
 from wikibridge.jobs import jobs_of
+from wikibridge.web.rate_limit import RateLimiter
 from wikibridge.web.redirects import same_site_path
 from wikibridge.web.security import current_login
 from wikibridge.wiki.batches import resume_paused
@@ -92,10 +93,40 @@ def _refuse(message: str, status: int = 400) -> tuple[str, int]:
     return render_template("login.html", next_url="", error=message, news=[]), status
 
 
+def login_budget() -> RateLimiter:
+    """The per-client budget of login starts (one per web process)."""
+    limiter: RateLimiter | None = current_app.extensions.get("login_rate_limiter")
+    if limiter is None:
+        limiter = RateLimiter(int(current_app.config["LOGIN_REQUESTS_PER_MINUTE"]))
+        current_app.extensions["login_rate_limiter"] = limiter
+    return limiter
+
+
+def _too_many_logins(wait: int) -> Response:
+    page = render_template(
+        "error.html",
+        code=429,
+        title=gettext("Too many login attempts"),
+        message=gettext(
+            "Too many logins were started from your address. "
+            "Wait %(seconds)s seconds, then try again.",
+            seconds=wait,
+        ),
+    )
+    response = Response(page, status=429, mimetype="text/html")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @bp.post("/login")
 def login_start() -> Response | tuple[str, int]:
     """Start the handshake and send the browser to the wiki."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Each start costs a request to the wiki and a session row: a loop of them
+    # from one address must not make the wiki refuse the desk.
+    wait = login_budget().retry_after(request.remote_addr or "?")
+    if wait:
+        return _too_many_logins(wait)
     callback = url_for("auth.callback", _external=True)
     handshake: dict[str, Any] = {"next": _safe_next(request.form.get("next"))}
     try:

@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 from tickets.references import (
     WikiReference,
@@ -25,6 +27,25 @@ from wikibridge.web.rate_limit import RateLimiter
 from wikibridge.wiki.references import title_key
 
 bp = Blueprint("references_api", __name__, url_prefix="/api/v1")
+
+
+class AnyText(PathConverter):
+    """Any text at all, as the description promises: line breaks and leading ``/`` too.
+
+    Werkzeug's ``path`` stops at a line break, so such a number got the
+    desk's HTML 404 page instead of the API's JSON answer.
+    """
+
+    regex = r"[\s\S]+?"
+    # The text may hold "/": matched across path segments, as ``path`` is.
+    part_isolating = False
+
+
+@bp.record_once
+def _add_converter(state: BlueprintSetupState) -> None:
+    # Recorded before the routes below, so the converter is there when they are added.
+    state.app.url_map.converters.setdefault("anytext", AnyText)
+
 
 #: Seconds a client (or a proxy) may keep an answer.
 MAX_AGE = 60
@@ -90,11 +111,21 @@ def _page_entry(row: WikiReference) -> dict[str, Any]:
     }
 
 
+def _storable(text: str) -> str:
+    """``text`` as it can be looked up: PostgreSQL refuses NUL in a query's text.
+
+    No stored number or title holds NUL, nor the stand-in, so such input finds
+    nothing, on either database, instead of failing.
+    """
+    return text.replace("\x00", "\ufffd")
+
+
 def ticket_document(number: str) -> dict[str, Any]:
     """A ticket's public facts and the pages citing it (the same shape for unknown numbers)."""
     number = number.strip()[:MAX_INPUT]
-    facts = public_facts(db.session(), [number])[number]
-    pages = live_references_of_ticket(db.session(), number) if facts.status != "unknown" else []
+    key = _storable(number)
+    facts = public_facts(db.session(), [key])[key]
+    pages = live_references_of_ticket(db.session(), key) if facts.status != "unknown" else []
     return {
         "ticket": number,
         "status": facts.status,
@@ -108,7 +139,7 @@ def ticket_document(number: str) -> dict[str, Any]:
 def page_document(wiki: str, title: str) -> dict[str, Any]:
     """The tickets a page cites now, each with its public facts."""
     title = title_key(title[:MAX_INPUT])
-    rows = live_references_of_page(db.session(), wiki, title) if wiki else []
+    rows = live_references_of_page(db.session(), wiki, _storable(title)) if wiki else []
     facts = public_facts(db.session(), [r.number or r.ticket for r in rows])
     cited = []
     for row in rows:
@@ -128,9 +159,12 @@ def page_document(wiki: str, title: str) -> dict[str, Any]:
     return {"wiki": wiki, "title": title, "tickets": cited}
 
 
-@bp.route("/tickets/<path:number>", methods=["GET", "OPTIONS"])
+@bp.route("/tickets/<anytext:number>", methods=["GET", "OPTIONS"], merge_slashes=False)
 def ticket(number: str) -> Response:
     """Public facts of a ticket number, and the pages citing it."""
+    if len(number) > MAX_INPUT:
+        # Refused as the description says, rather than answered for a cut number.
+        return _json({"error": f"the ticket number is longer than {MAX_INPUT}"}, status=400)
     return _cached(ticket_document(number))
 
 
@@ -141,6 +175,8 @@ def page() -> Response:
     title = request.args.get("title", "").strip()
     if wiki not in current_app.config["WIKIS"] or not title:
         return _json({"error": "give wiki (one of the configured wikis) and title"}, status=400)
+    if len(request.args.get("title", "")) > MAX_INPUT:
+        return _json({"error": f"the title is longer than {MAX_INPUT}"}, status=400)
     return _cached(page_document(wiki, title))
 
 

@@ -45,7 +45,12 @@ def description(wikis: list[str]) -> dict[str, Any]:
     """The API's description, with the configured wikis as the allowed ``wiki`` values."""
     page_responses = _answers("Page")
     page_responses["400"] = {
-        "description": "No such wiki, or no title.",
+        "description": "No such wiki, no title, or a title longer than 512 characters.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    ticket_responses = _answers("Ticket")
+    ticket_responses["400"] = {
+        "description": "A ticket number longer than 512 characters.",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     return {
@@ -66,10 +71,10 @@ def description(wikis: list[str]) -> dict[str, Any]:
                             "name": "number",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "string", "maxLength": 512},
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 512},
                         }
                     ],
-                    "responses": _answers("Ticket"),
+                    "responses": ticket_responses,
                 }
             },
             "/api/v1/pages": {

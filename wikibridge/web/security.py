@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext
 
 from wikibridge import db
@@ -41,6 +41,21 @@ def _check_csrf() -> None:
                 "Go back, reload the page and try again."
             ),
         )
+
+
+#: Blueprints that answer NUL in their input themselves (as "nothing found").
+_NUL_ANSWERED = frozenset({"references_api", "cited"})
+
+
+def _refuse_nul() -> None:
+    """No field holds NUL: PostgreSQL refuses it in text, which made every such request a 500."""
+    if request.blueprint in _NUL_ANSWERED:
+        return
+    values = [request.path, *request.args.values()]
+    if request.method in UNSAFE_METHODS:
+        values += request.form.values()
+    if any("\x00" in v for v in values):
+        abort(400, description=gettext("The request holds a NUL character, which no field may."))
 
 
 def _load_login() -> None:
@@ -94,7 +109,15 @@ def login_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+#: How long browsers keep to https once told (a year, as preload lists ask).
+HSTS_SECONDS = 31536000
+
+
 def _headers(response: Any) -> Any:
+    if request.is_secure or current_app.config.get("PREFERRED_URL_SCHEME") == "https":
+        # Behind a proxy that ends TLS the request looks plain; the setting says
+        # the desk is served over https. Browsers ignore HSTS on plain http.
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -109,6 +132,7 @@ def _headers(response: Any) -> Any:
 def init_app(app: Flask) -> None:
     """Install the checks on every request."""
     app.before_request(_check_csrf)
+    app.before_request(_refuse_nul)
     app.before_request(_load_login)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token
