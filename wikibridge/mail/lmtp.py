@@ -19,12 +19,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import re
 import signal
 import socket
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from tickets.intake import Delivery
-    from tickets.routing import Policy
 
 log = logging.getLogger(__name__)
 
@@ -55,65 +53,6 @@ REPLY_SHUTTING_DOWN = "421 4.3.2 Shutting down, try again later"
 
 #: aiosmtpd's line buffer limit when nothing is to be refused for its size.
 _UNLIMITED = 2**62
-
-_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
-
-
-# -- the envelope as a header -------------------------------------------------
-
-
-def header_block(raw: bytes) -> bytes:
-    """The header section of ``raw`` (up to and including the empty line)."""
-    end = _END_OF_HEADERS.search(raw)
-    return raw[: end.end()] if end else raw
-
-
-def _line_ending(raw: bytes) -> bytes:
-    first = raw.find(b"\n")
-    return b"\r\n" if first > 0 and raw[first - 1 : first] == b"\r" else b"\n"
-
-
-def unseen_recipients(raw: bytes, recipients: Sequence[str]) -> list[str]:
-    """Envelope recipients that no To, Cc or Delivered-To header of ``raw`` names.
-
-    Only these can tell the routing something the headers do not (Bcc, an
-    alias or list address expanded by the MTA).  Lower-cased, in envelope order.
-    """
-    from tickets.mail import parse
-
-    headers = parse(header_block(raw))
-    named = {a.lower() for a in [*headers.to, *headers.cc, *headers.delivered_to]}
-    wanted = (r.lower() for r in recipients)
-    return [r for r in dict.fromkeys(wanted) if r and r not in named]
-
-
-def with_envelope_recipients(raw: bytes, recipients: Sequence[str], policy: Policy) -> bytes:
-    """``raw`` with ``Delivered-To: <rcpt>`` in front when only the envelope names a known address.
-
-    The routing reads headers, not the envelope.  When the headers name no
-    address the policy knows but an envelope recipient is one (``press@``
-    reached through an alias or Bcc), a ``Delivered-To`` line per such
-    recipient lets the routing see it.  Otherwise ``raw`` comes back
-    unchanged, byte for byte.
-    """
-    from tickets.mail import parse
-    from tickets.routing import deciding_address
-
-    headers = parse(header_block(raw))
-    if deciding_address(headers, policy) is not None:
-        return raw
-    only_envelope = dataclasses.replace(headers, to=[], cc=[], delivered_to=[])
-    known = [
-        rcpt
-        for rcpt in dict.fromkeys(r.lower() for r in recipients)
-        if deciding_address(dataclasses.replace(only_envelope, delivered_to=[rcpt]), policy)
-        is not None
-    ]
-    if not known:
-        return raw
-    eol = _line_ending(raw)
-    added = b"".join(b"Delivered-To: " + rcpt.encode("utf-8") + eol for rcpt in known)
-    return added + raw
 
 
 def _reason(exc: BaseException) -> str:
@@ -174,33 +113,16 @@ class _Handler:
         return _replies(reply.format(number=delivery.number), len(recipients))
 
     def store(self, raw: bytes, recipients: list[str]) -> Delivery:
-        """Store one message (runs in a worker thread; blocks until the commit)."""
+        """Store one message (runs in a worker thread; blocks until the commit).
+
+        The bytes are stored exactly as received; the envelope recipients are
+        kept beside them and route the message when its headers name no
+        known address (a Bcc, an alias the MTA expanded).
+        """
         from wikibridge.mail.store import store_message
 
         with self.app.app_context():
-            return store_message(
-                self.app, self._with_envelope(raw, recipients), self.queue, self.max_bytes
-            )
-
-    def _with_envelope(self, raw: bytes, recipients: list[str]) -> bytes:
-        if not unseen_recipients(raw, recipients):
-            return raw
-        policy = self._policy()  # a database error here is a 451, as in the store
-        try:
-            return with_envelope_recipients(raw, recipients, policy)
-        except Exception:  # bad input must not turn into retries until the MTA gives up
-            # Only routing is lost: the message is stored as received.
-            log.exception("could not add Delivered-To; storing the message as received")
-            return raw
-
-    def _policy(self) -> Policy:
-        # Read per message that needs it (Bcc, aliases): the active policy can
-        # change while the listener runs, and most mail never gets here.
-        from tickets.policies import active_policy
-        from wikibridge.db import new_session
-
-        with new_session(self.app) as db:
-            return active_policy(db, self.app.config["MAIL_DOMAIN"])
+            return store_message(self.app, raw, self.queue, self.max_bytes, recipients)
 
 
 @dataclasses.dataclass
