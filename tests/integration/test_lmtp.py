@@ -296,17 +296,17 @@ def test_the_command_serves_until_sigterm(app, database_url, tmp_path):
 
 
 def test_stop_lets_a_message_being_stored_finish(app, monkeypatch):
-    import wikibridge.mail.store as store
+    import wikibridge.mail.batch as batch
 
     storing = threading.Event()
-    real = store.store_message
+    real = batch.write_batch
 
     def slow_store(*args, **kwargs):
         storing.set()
         threading.Event().wait(1.0)  # the commit takes a while
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "store_message", slow_store)
+    monkeypatch.setattr(batch, "write_batch", slow_store)
     running = LMTPListener(app, "127.0.0.1", 0, grace=10).start()
     try:
 
@@ -328,3 +328,43 @@ def test_stop_lets_a_message_being_stored_finish(app, monkeypatch):
         running.stop()
     [ticket] = tickets_of(app)
     assert replies == [(250, f"2.0.0 {ticket.number} stored".encode())]
+
+
+def test_concurrent_messages_share_a_commit_and_hear_of_it_after(app, monkeypatch):
+    import wikibridge.mail.batch as batch
+
+    committed: set[str] = set()
+    sizes: list[int] = []
+    real = batch.write_batch
+    first = threading.Event()
+
+    def watched(engine, items, *args, **kwargs):
+        if not first.is_set():
+            first.set()
+            threading.Event().wait(0.5)  # a slow commit: the others queue up behind it
+        results = real(engine, items, *args, **kwargs)
+        sizes.append(len(items))
+        committed.update(item.incoming.parsed.message_id for item in items)
+        return results
+
+    monkeypatch.setattr(batch, "write_batch", watched)
+    heard_before_commit: list[str] = []
+    replies: dict[int, list[tuple[int, bytes]]] = {}
+
+    def deliver(n: int) -> None:
+        msgid = f"<group-{n}@example.org>"
+        replies[n] = send(running.port, message(msgid=msgid), ["info@wikimedia.org"])
+        if msgid not in committed:
+            heard_before_commit.append(msgid)
+
+    with LMTPListener(app, "127.0.0.1", 0, threads=4) as running:
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+
+    assert heard_before_commit == []
+    assert all(r[0][0] == 250 for r in replies.values())
+    assert len({t.number for t in tickets_of(app)}) == 12
+    assert sum(sizes) == 12 and max(sizes) > 1  # fewer commits than messages

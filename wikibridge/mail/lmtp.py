@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
     from tickets.intake import Delivery
+    from wikibridge.mail.batch import GroupCommitter, Routed
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,18 @@ class _Handler:
     """aiosmtpd handler: stores each message once, off the event loop."""
 
     def __init__(
-        self, app: Flask, queue: str | None, executor: ThreadPoolExecutor, max_bytes: int
+        self,
+        app: Flask,
+        queue: str | None,
+        executor: ThreadPoolExecutor,
+        max_bytes: int,
+        committer: GroupCommitter,
     ) -> None:
         self.app = app
         self.queue = queue
         self.max_bytes = max_bytes
         self.executor = executor
+        self.committer = committer
         self.closing = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -89,8 +96,17 @@ class _Handler:
         recipients = list(envelope.rcpt_tos)
         raw = bytes(envelope.original_content or b"")
         loop = asyncio.get_running_loop()
+
+        async def store() -> Delivery:
+            routed = await loop.run_in_executor(self.executor, self.prepare, raw, recipients)
+            # Answered only after the commit that stored it; messages arriving
+            # meanwhile share that commit (group commit).
+            return await asyncio.wrap_future(self.committer.submit(routed))
+
         try:
-            delivery = await loop.run_in_executor(self.executor, self.store, raw, recipients)
+            # Shielded: a client gone mid-way (its answer lost) must not cut
+            # the store short; it delivers again and hears the stored ticket.
+            delivery = await asyncio.shield(store())
         except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
             log.warning(
                 "message from %s for %d recipient(s) not stored, answered 451: %s",
@@ -112,17 +128,22 @@ class _Handler:
         reply = REPLY_STORED_UNREAD if delivery.too_large else REPLY_STORED
         return _replies(reply.format(number=delivery.number), len(recipients))
 
-    def store(self, raw: bytes, recipients: list[str]) -> Delivery:
-        """Store one message (runs in a worker thread; blocks until the commit).
+    def prepare(self, raw: bytes, recipients: list[str]) -> Routed:
+        """Parse and route one message (in a worker thread; needs no database but the policy).
 
         The bytes are stored exactly as received; the envelope recipients are
         kept beside them and route the message when its headers name no
         known address (a Bcc, an alias the MTA expanded).
         """
-        from wikibridge.mail.store import store_message
+        from wikibridge.mail.batch import prepare_routed
 
-        with self.app.app_context():
-            return store_message(self.app, raw, self.queue, self.max_bytes, recipients)
+        return prepare_routed(
+            raw,
+            self.committer.policies.get(),
+            queue=self.queue,
+            max_bytes=self.max_bytes,
+            envelope_to=recipients,
+        )
 
 
 @dataclasses.dataclass
@@ -240,13 +261,17 @@ class LMTPListener:
         import asyncio
         from concurrent.futures import ThreadPoolExecutor
 
+        from wikibridge.mail.batch import GroupCommitter
+
         executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lmtp-store")
+        committer = GroupCommitter(self.app.extensions["db_engine"], self.app.config)
         try:
-            asyncio.run(self._main(executor, handle_signals, on_ready))
+            asyncio.run(self._main(executor, committer, handle_signals, on_ready))
         finally:
             # A store still running past the grace period finishes its commit
             # (or rolls back) before we return; nothing is left half done.
             executor.shutdown(wait=True, cancel_futures=True)
+            committer.close()
 
     def start(self, timeout: float = 10.0) -> LMTPListener:
         """Serve on a background thread; return once listening (on :attr:`port`)."""
@@ -287,6 +312,7 @@ class LMTPListener:
     async def _main(
         self,
         executor: ThreadPoolExecutor,
+        committer: GroupCommitter,
         handle_signals: bool,
         on_ready: Callable[[], None] | None,
     ) -> None:
@@ -301,7 +327,7 @@ class LMTPListener:
         if self._stop_requested.is_set():  # stop() came before the loop existed
             stopping.set()
 
-        handler = _Handler(self.app, self.queue, executor, self.max_bytes)
+        handler = _Handler(self.app, self.queue, executor, self.max_bytes, committer)
         protocol = _protocol_class()
         sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         hostname = socket.gethostname()  # getfqdn(), aiosmtpd's default, may wait on DNS
