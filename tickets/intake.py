@@ -113,7 +113,9 @@ _TOO_LARGE_NOTE = (
 
 
 def _compress(data: bytes) -> bytes:
-    return zlib.compress(data, 6)
+    # Level 1: mail is mostly base64 and text; level 6 saved 2 % more space
+    # on the bench corpus for 10 % more time.  Any level reads back the same.
+    return zlib.compress(data, 1)
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,9 @@ def new_ticket(
     qid = queue_id(conn, queue)
     if not (number and is_valid(number) and _number_is_free(conn, number)):
         number = next_number(conn, system_id)
+        # An imported archive may hold today's numbers already: skip them.
+        while not _number_is_free(conn, number):
+            number = next_number(conn, system_id)
     ticket_id = conn.execute(
         insert(TICKET)
         .values(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from tickets.intake import Delivery, Incoming, begin_write, prepare, routing_view, store_incoming
+from tickets.numbers import is_valid
 from tickets.routing import Decision, Policy, route
 from wikibridge.engine import writer_turn
 
@@ -80,14 +81,15 @@ def prepare_routed(
     queue: str | None = None,
     max_bytes: int | None = None,
     envelope_to: Sequence[str] = (),
-    number: str | None = None,
+    old_numbers: bool = False,
 ) -> Routed:
-    """Parse, sanitise, compress and route ``raw``: everything but writing; never raises
-    for bad input.
+    """Parse, sanitise, compress and route ``raw``: everything but writing.
 
-    Follow-ups and duplicates are routed too (the transaction finds them and
-    drops the decision): asking the database first would cost more than the
-    language detection it saves.
+    Never raises for bad input.  Follow-ups and duplicates are routed too
+    (the transaction finds them and drops the decision): asking the database
+    first would cost more than the language detection it saves.  With
+    ``old_numbers`` (an archive), a new ticket takes the number of the
+    subject's first valid ``[Ticket#N]`` when no ticket has it yet.
     """
     from wikibridge.mail.store import detector_for
 
@@ -96,6 +98,9 @@ def prepare_routed(
     if not queue:
         view = routing_view(incoming.parsed, incoming.envelope_to)
         decision = route(view, policy, detector_for(policy.languages))
+    number = None
+    if old_numbers:
+        number = next((tag for tag in incoming.parsed.ticket_tags if is_valid(tag)), None)
     return Routed(incoming, decision, queue, number)
 
 
