@@ -19,11 +19,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import socket
 import threading
 import weakref
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -89,24 +91,76 @@ class _Handler:
         self.executor = executor
         self.committer = committer
         self.closing = False
+        #: Messages being stored (LMTP or handed off), for a graceful stop.
+        self.storing = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def store(self, raw: bytes, recipients: list[str], queue: str | None) -> Delivery:
+        """Prepare ``raw`` on a worker thread, then wait for the commit that stores it.
+
+        Shielded: a client gone mid-way (its answer lost) must not cut the
+        store short; it delivers again and hears the stored ticket.
+        """
         import asyncio
 
-        recipients = list(envelope.rcpt_tos)
-        raw = bytes(envelope.original_content or b"")
         loop = asyncio.get_running_loop()
 
-        async def store() -> Delivery:
-            routed = await loop.run_in_executor(self.executor, self.prepare, raw, recipients)
+        async def prepare_and_commit() -> Delivery:
+            routed = await loop.run_in_executor(self.executor, self.prepare, raw, recipients, queue)
             # Answered only after the commit that stored it; messages arriving
             # meanwhile share that commit (group commit).
             return await asyncio.wrap_future(self.committer.submit(routed))
 
+        self.storing += 1
         try:
-            # Shielded: a client gone mid-way (its answer lost) must not cut
-            # the store short; it delivers again and hears the stored ticket.
-            delivery = await asyncio.shield(store())
+            return await asyncio.shield(prepare_and_commit())
+        finally:
+            self.storing -= 1
+
+    async def handle_handoff(self, reader: Any, writer: Any) -> None:
+        """One ``mail deliver`` handing its message over (see :mod:`wikibridge.mail.handoff`)."""
+        import asyncio
+
+        from wikibridge.mail.handoff import MAX_REQUEST_LINE, parse_request
+
+        try:
+            line = await reader.readuntil(b"\n")
+            if len(line) > MAX_REQUEST_LINE:
+                raise ValueError("request line too long")
+            length, queue = parse_request(line.rstrip(b"\n"))
+            raw = await reader.readexactly(length)
+        except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            answer = f"451 bad hand-off: {exc}"
+        else:
+            if self.closing:
+                answer = "451 shutting down, try again later"
+            else:
+                try:
+                    delivery = await self.store(raw, [], queue or self.queue)
+                except Exception as exc:  # noqa: BLE001 - any failure to store is temporary
+                    log.warning("handed-off message not stored, answered 451: %s", _reason(exc))
+                    answer = f"451 not stored: {_reason(exc)}"
+                else:
+                    log.info(
+                        "stored as %s in %s (%s, handed off by mail deliver), %d bytes",
+                        delivery.number,
+                        delivery.queue,
+                        delivery.rule,
+                        len(raw),
+                    )
+                    answer = f"250 {delivery.number}" + (" unread" if delivery.too_large else "")
+        try:
+            writer.write(answer.encode() + b"\n")
+            await writer.drain()
+        except OSError:
+            pass  # it went away; the redelivery hears the stored ticket
+        finally:
+            writer.close()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        recipients = list(envelope.rcpt_tos)
+        raw = bytes(envelope.original_content or b"")
+        try:
+            delivery = await self.store(raw, recipients, self.queue)
         except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
             log.warning(
                 "message from %s for %d recipient(s) not stored, answered 451: %s",
@@ -128,7 +182,7 @@ class _Handler:
         reply = REPLY_STORED_UNREAD if delivery.too_large else REPLY_STORED
         return _replies(reply.format(number=delivery.number), len(recipients))
 
-    def prepare(self, raw: bytes, recipients: list[str]) -> Routed:
+    def prepare(self, raw: bytes, recipients: list[str], queue: str | None) -> Routed:
         """Parse and route one message (in a worker thread; needs no database but the policy).
 
         The bytes are stored exactly as received; the envelope recipients are
@@ -140,7 +194,7 @@ class _Handler:
         return prepare_routed(
             raw,
             self.committer.policies.get(),
-            queue=self.queue,
+            queue=queue,
             max_bytes=self.max_bytes,
             envelope_to=recipients,
         )
@@ -224,6 +278,8 @@ class LMTPListener:
         one is accepted and stored unread, never refused.
     :param threads: messages stored at the same time.
     :param grace: seconds a stop waits for messages being stored.
+    :param handoff: a Unix socket path where ``mail deliver`` may hand over
+        its messages (:mod:`wikibridge.mail.handoff`); None: no such socket.
     """
 
     def __init__(
@@ -236,8 +292,10 @@ class LMTPListener:
         max_bytes: int | None = None,
         threads: int = 4,
         grace: float = STOP_GRACE_SECONDS,
+        handoff: Path | None = None,
     ) -> None:
         self.app = app
+        self.handoff = handoff
         self.host = host
         self.port = port
         self.queue = queue
@@ -352,6 +410,13 @@ class LMTPListener:
 
         server = await loop.create_server(_session, host=self.host, port=self.port)
         self.port = server.sockets[0].getsockname()[1]
+        handoff_server = None
+        if self.handoff is not None and _claim_socket(self.handoff):
+            handoff_server = await asyncio.start_unix_server(
+                handler.handle_handoff, path=os.fspath(self.handoff)
+            )
+            # The mail system's pipe user must reach it; nobody else.
+            os.chmod(self.handoff, 0o660)
         self._ready.set()
         if on_ready is not None:
             on_ready()
@@ -359,16 +424,38 @@ class LMTPListener:
             await stopping.wait()
         finally:
             server.close()
+            if handoff_server is not None:
+                handoff_server.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(self.handoff)  # type: ignore[arg-type]
             # Messages being received or stored get their answer; a DATA
             # after this gets 421, and idle sessions are cut.
             handler.closing = True
             deadline = loop.time() + self.grace
-            while any(p.in_data for p in list(sessions)) and loop.time() < deadline:
+            while (handler.storing or any(p.in_data for p in list(sessions))) and (
+                loop.time() < deadline
+            ):
                 await asyncio.sleep(0.05)
             for proto in list(sessions):
                 if proto.transport is not None:
                     proto.transport.close()
             await server.wait_closed()
+
+
+def _claim_socket(path: Path) -> bool:
+    """Whether ``path`` is free for our hand-off socket (a dead listener's is removed)."""
+    if not path.exists():
+        return True
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(os.fspath(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        probe.close()
+    log.warning("another listener answers on %s: mail deliver hands off to that one", path)
+    return False
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -419,7 +506,16 @@ def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
         raise click.BadParameter(str(exc), param_hint="--listen") from exc
     _setup_logging()
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    listener = LMTPListener(app, host, port, queue=queue, threads=threads)
+    from wikibridge.mail.handoff import socket_path
+
+    listener = LMTPListener(
+        app,
+        host,
+        port,
+        queue=queue,
+        threads=threads,
+        handoff=socket_path(Path(app.instance_path)),
+    )
 
     def _ready() -> None:
         shown = f"[{host}]" if ":" in host else host

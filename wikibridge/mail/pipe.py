@@ -37,7 +37,30 @@ def parse_args(args: list[str]) -> str | None:
 
 
 def deliver(raw: bytes, queue: str | None) -> int:
-    """Store one message with the settings of the environment; return the exit code."""
+    """Store one message with the settings of the environment; return the exit code.
+
+    Where ``wikibridge mail lmtp`` runs for the same instance, the message is
+    handed to it (:mod:`wikibridge.mail.handoff`): same exit codes, same
+    printed number, without starting SQLAlchemy here.  Otherwise it is
+    stored by this process.
+    """
+    from wikibridge.config import default_instance_path
+    from wikibridge.mail.handoff import hand_off, socket_path
+
+    answer = hand_off(socket_path(default_instance_path()), raw, queue)
+    if answer is not None:
+        if not answer.stored:
+            sys.stderr.write(
+                f"wikibridge: message not stored, deliver it again later ({answer.text})\n"
+            )
+            return EX_TEMPFAIL
+        if answer.unread:
+            sys.stderr.write(
+                f"wikibridge: message of {len(raw)} bytes is too large (over MAIL_MAX_BYTES); "
+                f"kept unread as received in ticket {answer.text}\n"
+            )
+        sys.stdout.write(answer.text + "\n")
+        return 0
     try:
         from sqlalchemy.orm import sessionmaker
 
