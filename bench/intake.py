@@ -51,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -66,12 +67,19 @@ from bench.corpus import describe, generate
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MAIL_DOMAIN = "wikimedia.org"
-PATHS = ("pipe", "lmtp", "in-process")
+PATHS = ("pipe", "pipe-handoff", "lmtp", "lmtp-8", "in-process", "bulk")
 PATH_LABELS = {
     "pipe": "pipe: process/message",
-    "lmtp": "lmtp: 1 conn/message",
+    "pipe-handoff": "pipe → running lmtp",
+    "lmtp": "lmtp: 1 client",
+    "lmtp-8": "lmtp: 8 clients",
     "in-process": "in-process loop",
+    "bulk": "bulk (mail import)",
 }
+#: Concurrent LMTP clients of the ``lmtp-8`` path.
+LMTP_CLIENTS = 8
+#: Messages per transaction on the ``bulk`` path (as ``mail import`` writes them).
+BULK_STEP = 200
 WARMUP = (
     b"From: bench@example.net\nTo: info@wikimedia.org\nSubject: warm-up\n"
     b"Message-ID: <bench-warmup@corpus.example.net>\n\nFirst message, not timed.\n"
@@ -171,21 +179,55 @@ def crlf(raw: bytes) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", raw)
 
 
-def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
-    """Seconds to deliver ``messages`` with one ``mail deliver`` process each."""
-    env = app_environ(url, workdir / "pipe-instance")
+#: Per-message seconds of the last pipe run (for its median).
+PIPE_TIMES: dict[str, list[float]] = {}
+
+
+def _pipe_deliveries(messages: list[bytes], env: dict[str, str], label: str) -> float:
     command = [wikibridge_command(), "mail", "deliver"]
 
-    def deliver(raw: bytes) -> None:
+    def deliver(raw: bytes) -> float:
+        began = time.perf_counter()
         done = subprocess.run(command, input=raw, env=env, capture_output=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"mail deliver exited {done.returncode}: {done.stderr[-500:]!r}")
+        return time.perf_counter() - began
 
     deliver(WARMUP)
     started = time.perf_counter()
-    for raw in messages:
-        deliver(raw)
+    PIPE_TIMES[label] = [deliver(raw) for raw in messages]
     return time.perf_counter() - started
+
+
+def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds to deliver ``messages``, a ``mail deliver`` process each, nothing else running."""
+    return _pipe_deliveries(messages, app_environ(url, workdir / "pipe-instance"), "pipe")
+
+
+def run_pipe_handoff(messages: list[bytes], url: str, workdir: Path) -> float:
+    """The same, with ``mail lmtp`` running on the instance: each process hands its message over."""
+    env = app_environ(url, workdir / "handoff-instance")
+    with listener(env, workdir / "handoff.log"):
+        return _pipe_deliveries(messages, env, "pipe-handoff")
+
+
+@contextlib.contextmanager
+def listener(env: dict[str, str], log_path: Path) -> Iterator[int]:
+    """A ``mail lmtp`` process on a free port (yielded), stopped afterwards."""
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    try:
+        port = _listening_port(proc)
+        lmtp_send(port, crlf(WARMUP), f"info@{MAIL_DOMAIN}")
+        yield port
+    finally:
+        stop(proc)
+        log.close()
 
 
 def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
@@ -210,26 +252,43 @@ def lmtp_send(port: int, raw: bytes, rcpt: str) -> None:
             raise RuntimeError(f"LMTP answered {code} {reply!r}")
 
 
-def run_lmtp(messages: list[bytes], url: str, workdir: Path) -> float:
-    """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each."""
+def run_lmtp(messages: list[bytes], url: str, workdir: Path, clients: int = 1) -> float:
+    """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each,
+    from ``clients`` clients at once."""
     prepared = [(crlf(raw), envelope_recipient(raw)) for raw in messages]
-    log = (workdir / "lmtp.log").open("wb")
-    proc = subprocess.Popen(
-        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0"],
-        env=app_environ(url, workdir / "lmtp-instance"),
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
-    try:
-        port = _listening_port(proc)
-        lmtp_send(port, crlf(WARMUP), f"info@{MAIL_DOMAIN}")
+    env = app_environ(url, workdir / f"lmtp-{clients}-instance")
+    with listener(env, workdir / f"lmtp-{clients}.log") as port:
+        todo = iter(prepared)
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def client() -> None:
+            while True:
+                with lock:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                try:
+                    lmtp_send(port, *item)
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                    return
+
         started = time.perf_counter()
-        for raw, rcpt in prepared:
-            lmtp_send(port, raw, rcpt)
-        return time.perf_counter() - started
-    finally:
-        stop(proc)
-        log.close()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"LMTP delivery failed: {errors[0]}")
+    return seconds
+
+
+def run_lmtp_8(messages: list[bytes], url: str, workdir: Path) -> float:
+    """:func:`run_lmtp` with :data:`LMTP_CLIENTS` clients at once."""
+    return run_lmtp(messages, url, workdir, LMTP_CLIENTS)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -265,11 +324,79 @@ def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
         app.extensions["db_engine"].dispose()
 
 
+#: Share of the bulk path's time spent preparing (parse, sanitise, compress,
+#: route), by database, from the last run.
+BULK_PREPARE_SHARE: dict[str, float] = {}
+
+
+def run_bulk(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds for the ``mail import`` path: prepared one by one, written 200 per transaction."""
+    from wikibridge import create_app
+    from wikibridge.mail.batch import PolicyCache, prepare_routed, write_batch
+
+    os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(workdir / "bulk-instance")
+    try:
+        app = create_app({"DATABASE_URL": url})
+    finally:
+        del os.environ["WIKIBRIDGE_INSTANCE_PATH"]
+    engine = app.extensions["db_engine"]
+    try:
+        policy = PolicyCache(engine, MAIL_DOMAIN).get()
+        write_batch(engine, [prepare_routed(WARMUP, policy)], policy, "10")
+        preparing = 0.0
+        started = time.perf_counter()
+        for first in range(0, len(messages), BULK_STEP):
+            began = time.perf_counter()
+            items = [prepare_routed(raw, policy) for raw in messages[first : first + BULK_STEP]]
+            preparing += time.perf_counter() - began
+            for result in write_batch(engine, items, policy, "10"):
+                if isinstance(result, BaseException):
+                    raise result
+        seconds = time.perf_counter() - started
+        BULK_PREPARE_SHARE[url.split(":", 1)[0]] = preparing / seconds
+        return seconds
+    finally:
+        engine.dispose()
+
+
 RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
     "pipe": run_pipe,
+    "pipe-handoff": run_pipe_handoff,
     "lmtp": run_lmtp,
+    "lmtp-8": run_lmtp_8,
     "in-process": run_in_process,
+    "bulk": run_bulk,
 }
+
+
+def run_growth(messages: list[bytes], database: str, before: int, workdir: Path) -> float:
+    """Bulk-path msg/s into a database already holding ``before`` tickets (bench.seed_bulk)."""
+    from sqlalchemy import create_engine, text
+
+    from bench.seed_bulk import seed
+
+    name = f"growth-{before}"
+    if database == "sqlite":
+        path = workdir / f"{name}.sqlite3"
+        url = f"sqlite:///{path}"
+        seed(url, before)
+        try:
+            return len(messages) / run_bulk(messages, url, workdir)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    dbname = f"wikibridge_bench_{secrets.token_hex(4)}_growth_{before}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"
+        seed(url, before)
+        return len(messages) / run_bulk(messages, url, workdir)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def parse_rate(messages: list[bytes], rounds: int = 3) -> float:
@@ -409,6 +536,8 @@ class Startup:
     python: float
     deliver: float
     runs: int
+    #: ``python -c "import email"``: the yardstick of the pipe's start.
+    python_email: float
     #: (cumulative µs, nesting depth, module) for every import of one run.
     imports: list[tuple[int, int, str]]
 
@@ -437,6 +566,7 @@ def measure_startup(workdir: Path, runs: int, pg_admin: str) -> Startup:
         command = [wikibridge_command(), "mail", "deliver"]
         subprocess.run(command, input=WARMUP, env=env, check=True, capture_output=True)
         python = _median_seconds([sys.executable, "-c", "pass"], runs, env=env)
+        python_email = _median_seconds([sys.executable, "-c", "import email"], runs, env=env)
         deliver = _median_seconds(command, runs, input=WARMUP, env=env)
         traced = subprocess.run(
             [sys.executable, "-X", "importtime", *command],
@@ -445,7 +575,7 @@ def measure_startup(workdir: Path, runs: int, pg_admin: str) -> Startup:
             check=True,
             capture_output=True,
         )
-    return Startup(python, deliver, runs, import_times(traced.stderr.decode()))
+    return Startup(python, deliver, runs, python_email, import_times(traced.stderr.decode()))
 
 
 def import_times(importtime: str) -> list[tuple[int, int, str]]:
@@ -497,6 +627,7 @@ def startup_report(s: Startup) -> str:
     lines = [
         f"start-up, median of {s.runs} runs:",
         f"  python -c pass                           {s.python * 1000:7.0f} ms",
+        f"  python -c 'import email'                 {s.python_email * 1000:7.0f} ms",
         f"  wikibridge mail deliver (already stored) {s.deliver * 1000:7.0f} ms"
         f"  = {s.deliver / s.python:.0f} x python",
     ]
@@ -530,6 +661,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--nested-divs", type=int, default=100_000, help="of the deep HTML message (0: none)"
     )
+    p.add_argument(
+        "--growth",
+        default="10000,100000",
+        help="tickets stored before a bulk run, to see the cost grow (empty: skip)",
+    )
     p.add_argument("--pg-admin", default=os.environ.get("WIKIBRIDGE_BENCH_PG_ADMIN", PG_ADMIN))
     return p.parse_args(argv)
 
@@ -547,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[key]
 
     began = time.perf_counter()
-    counts = {p: args.pipe_messages if p == "pipe" else args.messages for p in paths}
+    counts = {p: args.pipe_messages if p.startswith("pipe") else args.messages for p in paths}
     corpus = generate(max(counts.values(), default=0), args.seed)
     ceilings = {n: parse_rate(corpus[:n]) for n in set(counts.values())}
     rows: list[Row] = []
@@ -576,6 +712,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.startup_runs
             else None
         )
+        growth = [
+            (database, before, run_growth(corpus[: args.messages], database, before, workdir))
+            for database in databases
+            for before in [0, *(int(n) for n in args.growth.split(",") if n.strip())]
+        ]
     print()
     print(f"corpus: {describe(corpus)}; seed {args.seed}; pipe uses the first {args.pipe_messages}")
     print(
@@ -588,9 +729,26 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("heavy messages, one each, in process (writer: first write to commit):")
         print(heavy_table(heavy))
+    for label, times in PIPE_TIMES.items():
+        p50 = statistics.median(times)
+        line = f"{PATH_LABELS[label]}: p50 {p50 * 1000:.0f} ms per message"
+        if startup is not None:
+            line += f" = {p50 / startup.python_email:.1f} x python -c 'import email'"
+        print(line)
+    for database, share in BULK_PREPARE_SHARE.items():
+        print(f"bulk on {database}: {share:.0%} of the time preparing, the rest writing")
     if startup is not None:
         print()
         print(startup_report(startup))
+    if growth:
+        print()
+        print("bulk path with tickets stored before the run:")
+        base = {db: rate for db, before, rate in growth if before == 0}
+        for database, before, rate in growth:
+            print(
+                f"  {database:<10} {before:>7} tickets before: {rate:7.1f} msg/s "
+                f"({rate / base[database] - 1:+.0%})"
+            )
     return 0
 
 
