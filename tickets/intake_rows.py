@@ -292,7 +292,7 @@ def insert_raw(
     return cast("int | None", conn.execute(statement, values).scalar())
 
 
-def store_blobs(conn: Connection, blobs: dict[str, tuple[int, bytes]]) -> None:
+def store_blobs(conn: Connection, blobs: dict[str, tuple[int, str, bytes]]) -> None:
     """Insert attachment contents, each once, in one statement whatever their number."""
     if blobs:
         conn.execute(
@@ -301,11 +301,11 @@ def store_blobs(conn: Connection, blobs: dict[str, tuple[int, bytes]]) -> None:
                 {
                     "sha256": digest,
                     "size": size,
-                    "compression": "zlib",
+                    "compression": compression,
                     "data": data,
                     "created_at": utcnow(),
                 }
-                for digest, (size, data) in blobs.items()
+                for digest, (size, compression, data) in blobs.items()
             ],
         )
 
