@@ -44,10 +44,9 @@ def deliver(raw: bytes, queue: str | None) -> int:
     printed number, without starting SQLAlchemy here.  Otherwise it is
     stored by this process.
     """
-    from wikibridge.config import default_instance_path
-    from wikibridge.mail.handoff import hand_off, socket_path
+    from wikibridge.mail.handoff import hand_off, pipe_socket
 
-    answer = hand_off(socket_path(default_instance_path()), raw, queue)
+    answer = hand_off(pipe_socket(), raw, queue)
     if answer is not None:
         if not answer.stored:
             sys.stderr.write(
