@@ -304,8 +304,15 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
-def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
-    """Seconds for ``store_message`` over ``messages`` in this process."""
+def run_in_process(messages: list[bytes], url: str, workdir: Path, durable: bool = True) -> float:
+    """Seconds for ``store_message`` over ``messages`` in this process (a commit each).
+
+    ``durable=False`` relaxes what the desk insists on (SQLite
+    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``), to show
+    what durable commits cost.
+    """
+    from sqlalchemy import event
+
     from wikibridge import create_app
     from wikibridge.mail.store import store_message
 
@@ -314,6 +321,23 @@ def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
         app = create_app({"DATABASE_URL": url})
     finally:
         del os.environ["WIKIBRIDGE_INSTANCE_PATH"]
+    if not durable:
+        relaxed = (
+            "PRAGMA synchronous=NORMAL"
+            if url.startswith("sqlite")
+            else "SET synchronous_commit=off"
+        )
+
+        def _relax(dbapi_conn: object, _record: object) -> None:
+            cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+            cursor.execute(relaxed)
+            cursor.close()
+            if not url.startswith("sqlite"):
+                dbapi_conn.commit()  # type: ignore[attr-defined]
+
+        engine = app.extensions["db_engine"]
+        event.listen(engine, "connect", _relax)
+        engine.dispose()
     try:
         store_message(app, WARMUP)
         started = time.perf_counter()
@@ -357,6 +381,16 @@ def run_bulk(messages: list[bytes], url: str, workdir: Path) -> float:
         return seconds
     finally:
         engine.dispose()
+
+
+def run_sync_cost(messages: list[bytes], database: str, workdir: Path) -> tuple[float, float]:
+    """msg/s of the in-process loop with durable commits, and with relaxed ones."""
+    rates = []
+    for durable in (True, False):
+        name = f"sync-{'full' if durable else 'relaxed'}"
+        with fresh_database(database, workdir, name, PG_ADMIN) as url:
+            rates.append(len(messages) / run_in_process(messages, url, workdir, durable))
+    return rates[0], rates[1]
 
 
 RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
@@ -662,6 +696,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--nested-divs", type=int, default=100_000, help="of the deep HTML message (0: none)"
     )
     p.add_argument(
+        "--max-size",
+        type=int,
+        default=0,
+        help="leave out generated messages larger than this many bytes (0: keep all)",
+    )
+    p.add_argument(
         "--growth",
         default="10000,100000",
         help="tickets stored before a bulk run, to see the cost grow (empty: skip)",
@@ -684,7 +724,12 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     counts = {p: args.pipe_messages if p.startswith("pipe") else args.messages for p in paths}
-    corpus = generate(max(counts.values(), default=0), args.seed)
+    wanted = max([*counts.values(), args.messages])
+    if args.max_size:
+        # Typical mail only: the generated corpus without its large messages.
+        corpus = [m for m in generate(wanted * 3, args.seed) if len(m) <= args.max_size][:wanted]
+    else:
+        corpus = generate(wanted, args.seed)
     ceilings = {n: parse_rate(corpus[:n]) for n in set(counts.values())}
     rows: list[Row] = []
     heavy_messages = [
@@ -712,6 +757,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.startup_runs
             else None
         )
+        sync_cost = [
+            (database, *run_sync_cost(corpus[: args.messages], database, workdir))
+            for database in databases
+        ]
         growth = [
             (database, before, run_growth(corpus[: args.messages], database, before, workdir))
             for database in databases
@@ -740,6 +789,14 @@ def main(argv: list[str] | None = None) -> int:
     if startup is not None:
         print()
         print(startup_report(startup))
+    print()
+    print("durable commits (a commit per message, in-process loop):")
+    for database, durable, relaxed in sync_cost:
+        weaker = "synchronous=NORMAL" if database == "sqlite" else "synchronous_commit=off"
+        print(
+            f"  {database:<10} durable {durable:7.1f} msg/s, with {weaker} {relaxed:7.1f} msg/s"
+            f" ({durable / relaxed - 1:+.0%})"
+        )
     if growth:
         print()
         print("bulk path with tickets stored before the run:")

@@ -1,14 +1,18 @@
 """The LMTP door: a long-lived listener the mail system hands messages to.
 
 The MTA (Postfix: ``mailbox_transport = lmtp:inet:127.0.0.1:8024``) gives us
-each message once, with all its recipients.  We store it once, in a worker
-thread, and only after the commit answer every recipient ``250`` with the
-ticket number.  Whatever stops the store answers ``451`` for every recipient,
-so the MTA keeps the message and tries again ("Never lose a message" in
-``docs/ROUTING.md``).
+each message once, with all its recipients.  A worker thread parses and
+routes it; one writer thread stores the messages that arrived meanwhile in
+one transaction (group commit, :mod:`wikibridge.mail.batch`), and only after
+that commit is every recipient answered ``250`` with the ticket number.
+Whatever stops the store answers ``451`` for every recipient, so the MTA
+keeps the message and tries again ("Never lose a message" in
+``docs/ROUTING.md``).  The bytes are stored exactly as received; the envelope
+recipients are kept beside them.
 
-``wikibridge mail deliver`` starts Python, Flask and SQLAlchemy once per
-message; this listener pays that once per process.
+``wikibridge mail deliver`` starts Python and SQLAlchemy once per message;
+this listener pays that once per process, and ``mail deliver`` hands its
+message to it where it runs (:mod:`wikibridge.mail.handoff`).
 
 This module is imported by every ``wikibridge`` command (the ``mail`` group
 lists it), so asyncio and aiosmtpd are imported only when a listener starts.
@@ -276,7 +280,7 @@ class LMTPListener:
     :param queue: put new tickets in this queue instead of routing them.
     :param max_bytes: largest message read (default: ``MAIL_MAX_BYTES``); a larger
         one is accepted and stored unread, never refused.
-    :param threads: messages stored at the same time.
+    :param threads: messages parsed and routed at the same time (one thread writes).
     :param grace: seconds a stop waits for messages being stored.
     :param handoff: a Unix socket path where ``mail deliver`` may hand over
         its messages (:mod:`wikibridge.mail.handoff`); None: no such socket.
@@ -490,7 +494,9 @@ def _setup_logging() -> None:
     help="Address to listen on (port 0: any free port, printed on start).",
 )
 @click.option("--queue", "queue", default=None, help="Put new tickets in this queue.")
-@click.option("--threads", default=4, show_default=True, help="Messages stored at the same time.")
+@click.option(
+    "--threads", default=4, show_default=True, help="Messages parsed and routed at the same time."
+)
 @with_appcontext
 def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
     """Receive mail over LMTP until stopped with SIGTERM or Ctrl-C.
