@@ -179,7 +179,12 @@ def crlf(raw: bytes) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", raw)
 
 
-#: Per-message seconds of the last pipe run (for its median).
+def _kind(url: str) -> str:
+    """``sqlite`` or ``postgresql``, from a database URL."""
+    return url.split(":", 1)[0].split("+")[0]
+
+
+#: Per-message seconds of each pipe run, by "path|database" (for their medians).
 PIPE_TIMES: dict[str, list[float]] = {}
 
 
@@ -201,14 +206,15 @@ def _pipe_deliveries(messages: list[bytes], env: dict[str, str], label: str) -> 
 
 def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
     """Seconds to deliver ``messages``, a ``mail deliver`` process each, nothing else running."""
-    return _pipe_deliveries(messages, app_environ(url, workdir / "pipe-instance"), "pipe")
+    env = app_environ(url, workdir / "pipe-instance")
+    return _pipe_deliveries(messages, env, f"pipe|{_kind(url)}")
 
 
 def run_pipe_handoff(messages: list[bytes], url: str, workdir: Path) -> float:
     """The same, with ``mail lmtp`` running on the instance: each process hands its message over."""
     env = app_environ(url, workdir / "handoff-instance")
     with listener(env, workdir / "handoff.log"):
-        return _pipe_deliveries(messages, env, "pipe-handoff")
+        return _pipe_deliveries(messages, env, f"pipe-handoff|{_kind(url)}")
 
 
 @contextlib.contextmanager
@@ -377,7 +383,7 @@ def run_bulk(messages: list[bytes], url: str, workdir: Path) -> float:
                 if isinstance(result, BaseException):
                     raise result
         seconds = time.perf_counter() - started
-        BULK_PREPARE_SHARE[url.split(":", 1)[0]] = preparing / seconds
+        BULK_PREPARE_SHARE[_kind(url)] = preparing / seconds
         return seconds
     finally:
         engine.dispose()
@@ -779,8 +785,9 @@ def main(argv: list[str] | None = None) -> int:
         print("heavy messages, one each, in process (writer: first write to commit):")
         print(heavy_table(heavy))
     for label, times in PIPE_TIMES.items():
+        path, database = label.split("|")
         p50 = statistics.median(times)
-        line = f"{PATH_LABELS[label]}: p50 {p50 * 1000:.0f} ms per message"
+        line = f"{PATH_LABELS[path]} on {database}: p50 {p50 * 1000:.0f} ms per message"
         if startup is not None:
             line += f" = {p50 / startup.python_email:.1f} x python -c 'import email'"
         print(line)

@@ -60,11 +60,15 @@ _STORED = (
     .where(RAW.c.content_sha256 == bindparam("digest"))
     .limit(1)
 )
-_CARRIER = (
-    select(ARTICLE.c.ticket_id)
+# The newest article carrying a Message-ID.  Not "ORDER BY id DESC LIMIT 1":
+# with it SQLite walks the primary key backwards past every article for an
+# unknown Message-ID (15 ms a lookup at 100,000 tickets); max(id) is read
+# from ix_article_message_id alone.
+_CARRIER = select(ARTICLE.c.ticket_id).where(
+    ARTICLE.c.id
+    == select(func.max(ARTICLE.c.id))
     .where(ARTICLE.c.message_id == bindparam("message_id"))
-    .order_by(ARTICLE.c.id.desc())
-    .limit(1)
+    .scalar_subquery()
 )
 _QUEUE_ID = select(QUEUE.c.id).where(QUEUE.c.name == bindparam("name"))
 _NUMBER_TAKEN = select(TICKET.c.id).where(TICKET.c.number == bindparam("number"))
