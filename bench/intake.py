@@ -1,15 +1,22 @@
 """How fast mail becomes tickets, through each way in, beside the rate of bare parsing.
 
     .venv/bin/python bench/intake.py [--messages N] [--pipe-messages M]
-                                     [--databases sqlite,postgresql]
+                                     [--databases sqlite,postgresql] [--paths ...]
+                                     [--max-size BYTES] [--growth 10000,100000]
 
-Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`):
+Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`;
+``--max-size`` leaves out its large messages, for typical mail):
 
 * ``pipe``: ``wikibridge mail deliver < msg``, one process per message, in turn
-  (as an MTA's pipe transport runs it, without parallelism);
+  (as an MTA's pipe transport runs it, without parallelism), nothing else running;
+  its p50 beside ``python -c "import email"`` of the same run;
+* ``pipe-handoff``: the same with ``wikibridge mail lmtp`` running on the
+  instance, so each process hands its message to the listener;
 * ``lmtp``: one ``wikibridge mail lmtp`` process; one ``smtplib.LMTP`` client
   delivering in turn, one connection per message (LHLO, MAIL, RCPT, DATA, QUIT);
-* ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop;
+* ``lmtp-8``: the same with 8 clients at once (their messages share commits);
+* ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop (a commit each);
+* ``bulk``: ``mail import``'s path, prepared one by one and written 200 per transaction;
 
 each on SQLite (a fresh file) and PostgreSQL (a throwaway database on
 127.0.0.1:5432, dropped afterwards), each migrated by ``wikibridge db upgrade``
@@ -18,6 +25,10 @@ and each path on a database of its own.  Beside every rate stands the rate of
 messages in the same run: the ceiling no intake can pass.  One message is
 delivered before timing starts on each path (the listener's and in-process
 language model loads once; the pipe pays it per message, that is its cost).
+
+Then what durable commits cost (the in-process loop with SQLite
+``synchronous=NORMAL`` / PostgreSQL ``synchronous_commit=off`` instead), and
+the bulk rate with 10,000 and 100,000 tickets stored before (``--growth``).
 
 Then heavy single messages, stored in process on each database (``--attachments``,
 ``--nested-divs``): one with 10, 1,000 and 5,000 tiny attachments, and one of
