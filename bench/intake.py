@@ -15,6 +15,7 @@ Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`;
 * ``lmtp``: one ``wikibridge mail lmtp`` process; one ``smtplib.LMTP`` client
   delivering in turn, one connection per message (LHLO, MAIL, RCPT, DATA, QUIT);
 * ``lmtp-8``: the same with 8 clients at once (their messages share commits);
+* ``lmtp-8p``: the same, the listener preparing in 2 worker processes (``--processes 2``);
 * ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop (a commit each);
 * ``bulk``: ``mail import``'s path, prepared one by one and written 200 per transaction;
 
@@ -78,12 +79,13 @@ from bench.corpus import describe, generate
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MAIL_DOMAIN = "wikimedia.org"
-PATHS = ("pipe", "pipe-handoff", "lmtp", "lmtp-8", "in-process", "bulk")
+PATHS = ("pipe", "pipe-handoff", "lmtp", "lmtp-8", "lmtp-8p", "in-process", "bulk")
 PATH_LABELS = {
     "pipe": "pipe: process/message",
     "pipe-handoff": "pipe → running lmtp",
     "lmtp": "lmtp: 1 client",
     "lmtp-8": "lmtp: 8 clients",
+    "lmtp-8p": "lmtp: 8 cl., 2 procs",
     "in-process": "in-process loop",
     "bulk": "bulk (mail import)",
 }
@@ -229,11 +231,11 @@ def run_pipe_handoff(messages: list[bytes], url: str, workdir: Path) -> float:
 
 
 @contextlib.contextmanager
-def listener(env: dict[str, str], log_path: Path) -> Iterator[int]:
+def listener(env: dict[str, str], log_path: Path, *options: str) -> Iterator[int]:
     """A ``mail lmtp`` process on a free port (yielded), stopped afterwards."""
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0"],
+        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0", *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=log,
@@ -269,12 +271,15 @@ def lmtp_send(port: int, raw: bytes, rcpt: str) -> None:
             raise RuntimeError(f"LMTP answered {code} {reply!r}")
 
 
-def run_lmtp(messages: list[bytes], url: str, workdir: Path, clients: int = 1) -> float:
+def run_lmtp(
+    messages: list[bytes], url: str, workdir: Path, clients: int = 1, processes: int = 0
+) -> float:
     """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each,
-    from ``clients`` clients at once."""
+    from ``clients`` clients at once (``processes``: the listener's ``--processes``)."""
     prepared = [(crlf(raw), envelope_recipient(raw)) for raw in messages]
-    env = app_environ(url, workdir / f"lmtp-{clients}-instance")
-    with listener(env, workdir / f"lmtp-{clients}.log") as port:
+    env = app_environ(url, workdir / f"lmtp-{clients}-{processes}-instance")
+    options = ("--processes", str(processes)) if processes else ()
+    with listener(env, workdir / f"lmtp-{clients}-{processes}.log", *options) as port:
         todo = iter(prepared)
         lock = threading.Lock()
         errors: list[BaseException] = []
@@ -410,11 +415,17 @@ def run_sync_cost(messages: list[bytes], database: str, workdir: Path) -> tuple[
     return rates[0], rates[1]
 
 
+def run_lmtp_8p(messages: list[bytes], url: str, workdir: Path) -> float:
+    """:func:`run_lmtp` with 8 clients and 2 worker processes preparing in the listener."""
+    return run_lmtp(messages, url, workdir, LMTP_CLIENTS, processes=2)
+
+
 RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
     "pipe": run_pipe,
     "pipe-handoff": run_pipe_handoff,
     "lmtp": run_lmtp,
     "lmtp-8": run_lmtp_8,
+    "lmtp-8p": run_lmtp_8p,
     "in-process": run_in_process,
     "bulk": run_bulk,
 }

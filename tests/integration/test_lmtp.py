@@ -368,3 +368,23 @@ def test_concurrent_messages_share_a_commit_and_hear_of_it_after(app, monkeypatc
     assert all(r[0][0] == 250 for r in replies.values())
     assert len({t.number for t in tickets_of(app)}) == 12
     assert sum(sizes) == 12 and max(sizes) > 1  # fewer commits than messages
+
+
+def test_worker_processes_prepare_and_the_bytes_stay_exact(app):
+    raws = [message(msgid=f"<proc-{n}@example.org>", body=f"Hello {n}") for n in range(6)]
+    results: dict[int, list[tuple[int, bytes]]] = {}
+    with LMTPListener(app, "127.0.0.1", 0, processes=2) as running:
+
+        def deliver(n: int) -> None:
+            results[n] = send(running.port, raws[n], ["info@wikimedia.org"])
+
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in range(len(raws))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+
+    assert all(r[0][0] == 250 for r in results.values()), results
+    with new_session(app) as db:
+        stored = {raw_bytes(r) for r in db.scalars(select(RawMessage))}
+    assert stored == set(raws)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import signal
@@ -38,7 +39,7 @@ from flask.cli import with_appcontext
 
 if TYPE_CHECKING:
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     from tickets.intake import Delivery
     from wikibridge.mail.batch import GroupCommitter, Routed
@@ -88,8 +89,11 @@ class _Handler:
         executor: ThreadPoolExecutor,
         max_bytes: int,
         committer: GroupCommitter,
+        pool: ProcessPoolExecutor | None = None,
     ) -> None:
         self.app = app
+        #: Worker processes that parse and route (None: the threads of ``executor``).
+        self.pool = pool
         self.queue = queue
         self.max_bytes = max_bytes
         self.executor = executor
@@ -109,7 +113,23 @@ class _Handler:
         loop = asyncio.get_running_loop()
 
         async def prepare_and_commit() -> Delivery:
-            routed = await loop.run_in_executor(self.executor, self.prepare, raw, recipients, queue)
+            if self.pool is None:
+                routed = await loop.run_in_executor(
+                    self.executor, self.prepare, raw, recipients, queue
+                )
+            else:
+                from wikibridge.mail.batch import prepare_routed
+
+                policy = await loop.run_in_executor(self.executor, self.committer.policies.get)
+                work = functools.partial(
+                    prepare_routed,
+                    raw,
+                    policy,
+                    queue=queue,
+                    max_bytes=self.max_bytes,
+                    envelope_to=recipients,
+                )
+                routed = await loop.run_in_executor(self.pool, work)
             # Answered only after the commit that stored it; messages arriving
             # meanwhile share that commit (group commit).
             return await asyncio.wrap_future(self.committer.submit(routed))
@@ -284,6 +304,8 @@ class LMTPListener:
     :param grace: seconds a stop waits for messages being stored.
     :param handoff: a Unix socket path where ``mail deliver`` may hand over
         its messages (:mod:`wikibridge.mail.handoff`); None: no such socket.
+    :param processes: worker processes that parse and route, so that more than
+        one core prepares messages (0: ``threads`` threads of this process).
     """
 
     def __init__(
@@ -297,9 +319,11 @@ class LMTPListener:
         threads: int = 4,
         grace: float = STOP_GRACE_SECONDS,
         handoff: Path | None = None,
+        processes: int = 0,
     ) -> None:
         self.app = app
         self.handoff = handoff
+        self.processes = max(0, processes)
         self.host = host
         self.port = port
         self.queue = queue
@@ -326,13 +350,24 @@ class LMTPListener:
         from wikibridge.mail.batch import GroupCommitter
 
         executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lmtp-store")
+        pool = None
+        if self.processes:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Spawned, not forked: this process runs threads already.
+            pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn")
+            )
         committer = GroupCommitter(self.app.extensions["db_engine"], self.app.config)
         try:
-            asyncio.run(self._main(executor, committer, handle_signals, on_ready))
+            asyncio.run(self._main(executor, committer, handle_signals, on_ready, pool))
         finally:
             # A store still running past the grace period finishes its commit
             # (or rolls back) before we return; nothing is left half done.
             executor.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             committer.close()
 
     def start(self, timeout: float = 10.0) -> LMTPListener:
@@ -377,6 +412,7 @@ class LMTPListener:
         committer: GroupCommitter,
         handle_signals: bool,
         on_ready: Callable[[], None] | None,
+        pool: ProcessPoolExecutor | None = None,
     ) -> None:
         import asyncio
 
@@ -389,7 +425,7 @@ class LMTPListener:
         if self._stop_requested.is_set():  # stop() came before the loop existed
             stopping.set()
 
-        handler = _Handler(self.app, self.queue, executor, self.max_bytes, committer)
+        handler = _Handler(self.app, self.queue, executor, self.max_bytes, committer, pool)
         protocol = _protocol_class()
         sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         hostname = socket.gethostname()  # getfqdn(), aiosmtpd's default, may wait on DNS
@@ -497,8 +533,14 @@ def _setup_logging() -> None:
 @click.option(
     "--threads", default=4, show_default=True, help="Messages parsed and routed at the same time."
 )
+@click.option(
+    "--processes",
+    default=0,
+    show_default=True,
+    help="Worker processes that parse and route, to use more cores (0: threads only).",
+)
 @with_appcontext
-def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
+def lmtp_command(listen: str, queue: str | None, threads: int, processes: int) -> None:
     """Receive mail over LMTP until stopped with SIGTERM or Ctrl-C.
 
     Each message is stored once and every recipient is answered with its
@@ -521,6 +563,7 @@ def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
         queue=queue,
         threads=threads,
         handoff=socket_path(Path(app.instance_path)),
+        processes=processes,
     )
 
     def _ready() -> None:
