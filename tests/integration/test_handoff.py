@@ -133,3 +133,17 @@ def test_the_framing():
     answer = parse_answer(b"451 not stored: OperationalError")
     assert not answer.stored and "OperationalError" in answer.text
     assert not parse_answer(b"").stored
+
+
+def test_a_socket_path_too_long_leaves_lmtp_working(app, tmp_path):
+    deep = tmp_path / ("d" * 120) / "lmtp-handoff.sock"
+    deep.parent.mkdir(parents=True)
+    with LMTPListener(app, "127.0.0.1", 0, handoff=deep) as running:
+        import smtplib
+
+        with smtplib.LMTP("127.0.0.1", running.port, timeout=30) as client:
+            client.ehlo("test.example.org")
+            client.mail("a@example.org")
+            client.rcpt("info@wikimedia.org")
+            code, _ = client.data(ODD.replace(b"\n", b"\r\n"))
+    assert code == 250

@@ -452,11 +452,15 @@ class LMTPListener:
         self.port = server.sockets[0].getsockname()[1]
         handoff_server = None
         if self.handoff is not None and _claim_socket(self.handoff):
-            handoff_server = await asyncio.start_unix_server(
-                handler.handle_handoff, path=os.fspath(self.handoff)
-            )
-            # The mail system's pipe user must reach it; nobody else.
-            os.chmod(self.handoff, 0o660)
+            try:
+                handoff_server = await asyncio.start_unix_server(
+                    handler.handle_handoff, path=os.fspath(self.handoff)
+                )
+                # The mail system's pipe user must reach it; nobody else.
+                os.chmod(self.handoff, 0o660)
+            except OSError as exc:  # a path too long for a socket, a read-only folder
+                # LMTP works without it; mail deliver then stores by itself.
+                log.warning("no hand-off socket at %s: %s", self.handoff, exc)
         self._ready.set()
         if on_ready is not None:
             on_ready()
