@@ -325,8 +325,3 @@ def insert_attachments(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert attachment rows in one statement (no ORM object per attachment)."""
     if rows:
         conn.execute(insert(ATTACHMENT), rows)
-
-
-def count_articles(conn: Connection) -> int:
-    """How many articles are stored (for reports)."""
-    return int(conn.execute(select(func.count()).select_from(ARTICLE)).scalar_one())
