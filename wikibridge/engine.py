@@ -61,7 +61,9 @@ def writer_turn(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
-    fd = os.open(f"{database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o660)
+    # Read-only is enough for flock, so the mail system's pipe user and the
+    # web's user can share a lock file that either of them created.
+    fd = os.open(f"{database}-writer.lock", os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
