@@ -113,3 +113,12 @@ def test_flask_builtins_available(tmp_path):
     result = run(["routes"], settings(tmp_path, f"sqlite:///{tmp_path}/x.sqlite3"))
     assert result.returncode == 0
     assert b"/healthz" in result.stdout
+
+
+def test_deliver_needs_none_of_the_webs_keys(tmp_path, database_url):
+    # The mail system's pipe user need not read (nor create) the key files.
+    env = settings(tmp_path, database_url)
+    result = run(["mail", "deliver"], env, (FIXTURES / "permission-en.eml").read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "instance" / "secret_key").exists()
+    assert not (tmp_path / "instance" / "token_key").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
+_NO_KEYS = {"SECRET_KEY": "unused by mail deliver", "TOKEN_ENCRYPTION_KEY": "unused"}
 USAGE = "usage: wikibridge mail deliver [--queue QUEUE] < message"
 
 
@@ -67,7 +68,10 @@ def deliver(raw: bytes, queue: str | None) -> int:
         from wikibridge.engine import make_engine
         from wikibridge.mail.store import store_with
 
-        settings = read_settings(default_instance_path())
+        # Storing mail needs none of the web's keys; reading them would make
+        # the mail system's pipe user need access to the key files (and would
+        # create them, owned by that user, where they are missing).
+        settings = read_settings(default_instance_path(), _NO_KEYS)
         engine = make_engine(settings["DATABASE_URL"])
         try:
             result = store_with(sessionmaker(engine), settings, raw, queue)
