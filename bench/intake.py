@@ -1,15 +1,23 @@
 """How fast mail becomes tickets, through each way in, beside the rate of bare parsing.
 
     .venv/bin/python bench/intake.py [--messages N] [--pipe-messages M]
-                                     [--databases sqlite,postgresql]
+                                     [--databases sqlite,postgresql] [--paths ...]
+                                     [--max-size BYTES] [--growth 10000,100000]
 
-Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`):
+Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`;
+``--max-size`` leaves out its large messages, for typical mail):
 
 * ``pipe``: ``wikibridge mail deliver < msg``, one process per message, in turn
-  (as an MTA's pipe transport runs it, without parallelism);
+  (as an MTA's pipe transport runs it, without parallelism), nothing else running;
+  its p50 beside ``python -c "import email"`` of the same run;
+* ``pipe-handoff``: the same with ``wikibridge mail lmtp`` running on the
+  instance, so each process hands its message to the listener;
 * ``lmtp``: one ``wikibridge mail lmtp`` process; one ``smtplib.LMTP`` client
   delivering in turn, one connection per message (LHLO, MAIL, RCPT, DATA, QUIT);
-* ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop;
+* ``lmtp-8``: the same with 8 clients at once (their messages share commits);
+* ``lmtp-8p``: the same, the listener preparing in 2 worker processes (``--processes 2``);
+* ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop (a commit each);
+* ``bulk``: ``mail import``'s path, prepared one by one and written 200 per transaction;
 
 each on SQLite (a fresh file) and PostgreSQL (a throwaway database on
 127.0.0.1:5432, dropped afterwards), each migrated by ``wikibridge db upgrade``
@@ -18,6 +26,10 @@ and each path on a database of its own.  Beside every rate stands the rate of
 messages in the same run: the ceiling no intake can pass.  One message is
 delivered before timing starts on each path (the listener's and in-process
 language model loads once; the pipe pays it per message, that is its cost).
+
+Then what durable commits cost (the in-process loop with SQLite
+``synchronous=NORMAL`` / PostgreSQL ``synchronous_commit=off`` instead), and
+the bulk rate with 10,000 and 100,000 tickets stored before (``--growth``).
 
 Then heavy single messages, stored in process on each database (``--attachments``,
 ``--nested-divs``): one with 10, 1,000 and 5,000 tiny attachments, and one of
@@ -51,6 +63,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -66,12 +79,20 @@ from bench.corpus import describe, generate
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MAIL_DOMAIN = "wikimedia.org"
-PATHS = ("pipe", "lmtp", "in-process")
+PATHS = ("pipe", "pipe-handoff", "lmtp", "lmtp-8", "lmtp-8p", "in-process", "bulk")
 PATH_LABELS = {
     "pipe": "pipe: process/message",
-    "lmtp": "lmtp: 1 conn/message",
+    "pipe-handoff": "pipe → running lmtp",
+    "lmtp": "lmtp: 1 client",
+    "lmtp-8": "lmtp: 8 clients",
+    "lmtp-8p": "lmtp: 8 cl., 2 procs",
     "in-process": "in-process loop",
+    "bulk": "bulk (mail import)",
 }
+#: Concurrent LMTP clients of the ``lmtp-8`` path.
+LMTP_CLIENTS = 8
+#: Messages per transaction on the ``bulk`` path (as ``mail import`` writes them).
+BULK_STEP = 200
 WARMUP = (
     b"From: bench@example.net\nTo: info@wikimedia.org\nSubject: warm-up\n"
     b"Message-ID: <bench-warmup@corpus.example.net>\n\nFirst message, not timed.\n"
@@ -171,21 +192,61 @@ def crlf(raw: bytes) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", raw)
 
 
-def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
-    """Seconds to deliver ``messages`` with one ``mail deliver`` process each."""
-    env = app_environ(url, workdir / "pipe-instance")
+def _kind(url: str) -> str:
+    """``sqlite`` or ``postgresql``, from a database URL."""
+    return url.split(":", 1)[0].split("+")[0]
+
+
+#: Per-message seconds of each pipe run, by "path|database" (for their medians).
+PIPE_TIMES: dict[str, list[float]] = {}
+
+
+def _pipe_deliveries(messages: list[bytes], env: dict[str, str], label: str) -> float:
     command = [wikibridge_command(), "mail", "deliver"]
 
-    def deliver(raw: bytes) -> None:
+    def deliver(raw: bytes) -> float:
+        began = time.perf_counter()
         done = subprocess.run(command, input=raw, env=env, capture_output=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"mail deliver exited {done.returncode}: {done.stderr[-500:]!r}")
+        return time.perf_counter() - began
 
     deliver(WARMUP)
     started = time.perf_counter()
-    for raw in messages:
-        deliver(raw)
+    PIPE_TIMES[label] = [deliver(raw) for raw in messages]
     return time.perf_counter() - started
+
+
+def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds to deliver ``messages``, a ``mail deliver`` process each, nothing else running."""
+    env = app_environ(url, workdir / "pipe-instance")
+    return _pipe_deliveries(messages, env, f"pipe|{_kind(url)}")
+
+
+def run_pipe_handoff(messages: list[bytes], url: str, workdir: Path) -> float:
+    """The same, with ``mail lmtp`` running on the instance: each process hands its message over."""
+    env = app_environ(url, workdir / "handoff-instance")
+    with listener(env, workdir / "handoff.log"):
+        return _pipe_deliveries(messages, env, f"pipe-handoff|{_kind(url)}")
+
+
+@contextlib.contextmanager
+def listener(env: dict[str, str], log_path: Path, *options: str) -> Iterator[int]:
+    """A ``mail lmtp`` process on a free port (yielded), stopped afterwards."""
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0", *options],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+    try:
+        port = _listening_port(proc)
+        lmtp_send(port, crlf(WARMUP), f"info@{MAIL_DOMAIN}")
+        yield port
+    finally:
+        stop(proc)
+        log.close()
 
 
 def _listening_port(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
@@ -210,26 +271,46 @@ def lmtp_send(port: int, raw: bytes, rcpt: str) -> None:
             raise RuntimeError(f"LMTP answered {code} {reply!r}")
 
 
-def run_lmtp(messages: list[bytes], url: str, workdir: Path) -> float:
-    """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each."""
+def run_lmtp(
+    messages: list[bytes], url: str, workdir: Path, clients: int = 1, processes: int = 0
+) -> float:
+    """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each,
+    from ``clients`` clients at once (``processes``: the listener's ``--processes``)."""
     prepared = [(crlf(raw), envelope_recipient(raw)) for raw in messages]
-    log = (workdir / "lmtp.log").open("wb")
-    proc = subprocess.Popen(
-        [wikibridge_command(), "mail", "lmtp", "--listen", "127.0.0.1:0"],
-        env=app_environ(url, workdir / "lmtp-instance"),
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
-    try:
-        port = _listening_port(proc)
-        lmtp_send(port, crlf(WARMUP), f"info@{MAIL_DOMAIN}")
+    env = app_environ(url, workdir / f"lmtp-{clients}-{processes}-instance")
+    options = ("--processes", str(processes)) if processes else ()
+    with listener(env, workdir / f"lmtp-{clients}-{processes}.log", *options) as port:
+        todo = iter(prepared)
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def client() -> None:
+            while True:
+                with lock:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                try:
+                    lmtp_send(port, *item)
+                except BaseException as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+                    return
+
         started = time.perf_counter()
-        for raw, rcpt in prepared:
-            lmtp_send(port, raw, rcpt)
-        return time.perf_counter() - started
-    finally:
-        stop(proc)
-        log.close()
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"LMTP delivery failed: {errors[0]}")
+    return seconds
+
+
+def run_lmtp_8(messages: list[bytes], url: str, workdir: Path) -> float:
+    """:func:`run_lmtp` with :data:`LMTP_CLIENTS` clients at once."""
+    return run_lmtp(messages, url, workdir, LMTP_CLIENTS)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -245,8 +326,15 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
-def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
-    """Seconds for ``store_message`` over ``messages`` in this process."""
+def run_in_process(messages: list[bytes], url: str, workdir: Path, durable: bool = True) -> float:
+    """Seconds for ``store_message`` over ``messages`` in this process (a commit each).
+
+    ``durable=False`` relaxes what the desk insists on (SQLite
+    ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit=off``), to show
+    what durable commits cost.
+    """
+    from sqlalchemy import event
+
     from wikibridge import create_app
     from wikibridge.mail.store import store_message
 
@@ -255,6 +343,23 @@ def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
         app = create_app({"DATABASE_URL": url})
     finally:
         del os.environ["WIKIBRIDGE_INSTANCE_PATH"]
+    if not durable:
+        relaxed = (
+            "PRAGMA synchronous=NORMAL"
+            if url.startswith("sqlite")
+            else "SET synchronous_commit=off"
+        )
+
+        def _relax(dbapi_conn: object, _record: object) -> None:
+            cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
+            cursor.execute(relaxed)
+            cursor.close()
+            if not url.startswith("sqlite"):
+                dbapi_conn.commit()  # type: ignore[attr-defined]
+
+        engine = app.extensions["db_engine"]
+        event.listen(engine, "connect", _relax)
+        engine.dispose()
     try:
         store_message(app, WARMUP)
         started = time.perf_counter()
@@ -265,11 +370,95 @@ def run_in_process(messages: list[bytes], url: str, workdir: Path) -> float:
         app.extensions["db_engine"].dispose()
 
 
+#: Share of the bulk path's time spent preparing (parse, sanitise, compress,
+#: route), by database, from the last run.
+BULK_PREPARE_SHARE: dict[str, float] = {}
+
+
+def run_bulk(messages: list[bytes], url: str, workdir: Path) -> float:
+    """Seconds for the ``mail import`` path: prepared one by one, written 200 per transaction."""
+    from wikibridge import create_app
+    from wikibridge.mail.batch import PolicyCache, prepare_routed, write_batch
+
+    os.environ["WIKIBRIDGE_INSTANCE_PATH"] = str(workdir / "bulk-instance")
+    try:
+        app = create_app({"DATABASE_URL": url})
+    finally:
+        del os.environ["WIKIBRIDGE_INSTANCE_PATH"]
+    engine = app.extensions["db_engine"]
+    try:
+        policy = PolicyCache(engine, MAIL_DOMAIN).get()
+        write_batch(engine, [prepare_routed(WARMUP, policy)], policy, "10")
+        preparing = 0.0
+        started = time.perf_counter()
+        for first in range(0, len(messages), BULK_STEP):
+            began = time.perf_counter()
+            items = [prepare_routed(raw, policy) for raw in messages[first : first + BULK_STEP]]
+            preparing += time.perf_counter() - began
+            for result in write_batch(engine, items, policy, "10"):
+                if isinstance(result, BaseException):
+                    raise result
+        seconds = time.perf_counter() - started
+        BULK_PREPARE_SHARE[_kind(url)] = preparing / seconds
+        return seconds
+    finally:
+        engine.dispose()
+
+
+def run_sync_cost(messages: list[bytes], database: str, workdir: Path) -> tuple[float, float]:
+    """msg/s of the in-process loop with durable commits, and with relaxed ones."""
+    rates = []
+    for durable in (True, False):
+        name = f"sync-{'full' if durable else 'relaxed'}"
+        with fresh_database(database, workdir, name, PG_ADMIN) as url:
+            rates.append(len(messages) / run_in_process(messages, url, workdir, durable))
+    return rates[0], rates[1]
+
+
+def run_lmtp_8p(messages: list[bytes], url: str, workdir: Path) -> float:
+    """:func:`run_lmtp` with 8 clients and 2 worker processes preparing in the listener."""
+    return run_lmtp(messages, url, workdir, LMTP_CLIENTS, processes=2)
+
+
 RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
     "pipe": run_pipe,
+    "pipe-handoff": run_pipe_handoff,
     "lmtp": run_lmtp,
+    "lmtp-8": run_lmtp_8,
+    "lmtp-8p": run_lmtp_8p,
     "in-process": run_in_process,
+    "bulk": run_bulk,
 }
+
+
+def run_growth(messages: list[bytes], database: str, before: int, workdir: Path) -> float:
+    """Bulk-path msg/s into a database already holding ``before`` tickets (bench.seed_bulk)."""
+    from sqlalchemy import create_engine, text
+
+    from bench.seed_bulk import seed
+
+    name = f"growth-{before}"
+    if database == "sqlite":
+        path = workdir / f"{name}.sqlite3"
+        url = f"sqlite:///{path}"
+        seed(url, before)
+        try:
+            return len(messages) / run_bulk(messages, url, workdir)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+    dbname = f"wikibridge_bench_{secrets.token_hex(4)}_growth_{before}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"
+        seed(url, before)
+        return len(messages) / run_bulk(messages, url, workdir)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def parse_rate(messages: list[bytes], rounds: int = 3) -> float:
@@ -409,6 +598,8 @@ class Startup:
     python: float
     deliver: float
     runs: int
+    #: ``python -c "import email"``: the yardstick of the pipe's start.
+    python_email: float
     #: (cumulative µs, nesting depth, module) for every import of one run.
     imports: list[tuple[int, int, str]]
 
@@ -437,6 +628,7 @@ def measure_startup(workdir: Path, runs: int, pg_admin: str) -> Startup:
         command = [wikibridge_command(), "mail", "deliver"]
         subprocess.run(command, input=WARMUP, env=env, check=True, capture_output=True)
         python = _median_seconds([sys.executable, "-c", "pass"], runs, env=env)
+        python_email = _median_seconds([sys.executable, "-c", "import email"], runs, env=env)
         deliver = _median_seconds(command, runs, input=WARMUP, env=env)
         traced = subprocess.run(
             [sys.executable, "-X", "importtime", *command],
@@ -445,7 +637,7 @@ def measure_startup(workdir: Path, runs: int, pg_admin: str) -> Startup:
             check=True,
             capture_output=True,
         )
-    return Startup(python, deliver, runs, import_times(traced.stderr.decode()))
+    return Startup(python, deliver, runs, python_email, import_times(traced.stderr.decode()))
 
 
 def import_times(importtime: str) -> list[tuple[int, int, str]]:
@@ -497,6 +689,7 @@ def startup_report(s: Startup) -> str:
     lines = [
         f"start-up, median of {s.runs} runs:",
         f"  python -c pass                           {s.python * 1000:7.0f} ms",
+        f"  python -c 'import email'                 {s.python_email * 1000:7.0f} ms",
         f"  wikibridge mail deliver (already stored) {s.deliver * 1000:7.0f} ms"
         f"  = {s.deliver / s.python:.0f} x python",
     ]
@@ -530,6 +723,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--nested-divs", type=int, default=100_000, help="of the deep HTML message (0: none)"
     )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=0,
+        help="leave out generated messages larger than this many bytes (0: keep all)",
+    )
+    p.add_argument(
+        "--growth",
+        default="10000,100000",
+        help="tickets stored before a bulk run, to see the cost grow (empty: skip)",
+    )
     p.add_argument("--pg-admin", default=os.environ.get("WIKIBRIDGE_BENCH_PG_ADMIN", PG_ADMIN))
     return p.parse_args(argv)
 
@@ -547,8 +751,13 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[key]
 
     began = time.perf_counter()
-    counts = {p: args.pipe_messages if p == "pipe" else args.messages for p in paths}
-    corpus = generate(max(counts.values(), default=0), args.seed)
+    counts = {p: args.pipe_messages if p.startswith("pipe") else args.messages for p in paths}
+    wanted = max([*counts.values(), args.messages])
+    if args.max_size:
+        # Typical mail only: the generated corpus without its large messages.
+        corpus = [m for m in generate(wanted * 3, args.seed) if len(m) <= args.max_size][:wanted]
+    else:
+        corpus = generate(wanted, args.seed)
     ceilings = {n: parse_rate(corpus[:n]) for n in set(counts.values())}
     rows: list[Row] = []
     heavy_messages = [
@@ -576,6 +785,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.startup_runs
             else None
         )
+        sync_cost = [
+            (database, *run_sync_cost(corpus[: args.messages], database, workdir))
+            for database in databases
+        ]
+        growth = [
+            (database, before, run_growth(corpus[: args.messages], database, before, workdir))
+            for database in databases
+            for before in [0, *(int(n) for n in args.growth.split(",") if n.strip())]
+        ]
     print()
     print(f"corpus: {describe(corpus)}; seed {args.seed}; pipe uses the first {args.pipe_messages}")
     print(
@@ -588,9 +806,35 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("heavy messages, one each, in process (writer: first write to commit):")
         print(heavy_table(heavy))
+    for label, times in PIPE_TIMES.items():
+        path, database = label.split("|")
+        p50 = statistics.median(times)
+        line = f"{PATH_LABELS[path]} on {database}: p50 {p50 * 1000:.0f} ms per message"
+        if startup is not None:
+            line += f" = {p50 / startup.python_email:.1f} x python -c 'import email'"
+        print(line)
+    for database, share in BULK_PREPARE_SHARE.items():
+        print(f"bulk on {database}: {share:.0%} of the time preparing, the rest writing")
     if startup is not None:
         print()
         print(startup_report(startup))
+    print()
+    print("durable commits (a commit per message, in-process loop):")
+    for database, durable, relaxed in sync_cost:
+        weaker = "synchronous=NORMAL" if database == "sqlite" else "synchronous_commit=off"
+        print(
+            f"  {database:<10} durable {durable:7.1f} msg/s, with {weaker} {relaxed:7.1f} msg/s"
+            f" ({durable / relaxed - 1:+.0%})"
+        )
+    if growth:
+        print()
+        print("bulk path with tickets stored before the run:")
+        base = {db: rate for db, before, rate in growth if before == 0}
+        for database, before, rate in growth:
+            print(
+                f"  {database:<10} {before:>7} tickets before: {rate:7.1f} msg/s "
+                f"({rate / base[database] - 1:+.0%})"
+            )
     return 0
 
 

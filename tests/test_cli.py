@@ -150,3 +150,12 @@ def test_training_samples_import_is_idempotent_and_refuses_real_senders(tmp_path
     refused = run(["training", "samples", "import", str(bad)], env)
     assert refused.returncode != 0
     assert b"reserved domain" in refused.stderr
+
+
+def test_deliver_needs_none_of_the_webs_keys(tmp_path, database_url):
+    # The mail system's pipe user need not read (nor create) the key files.
+    env = settings(tmp_path, database_url)
+    result = run(["mail", "deliver"], env, (FIXTURES / "permission-en.eml").read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "instance" / "secret_key").exists()
+    assert not (tmp_path / "instance" / "token_key").exists()

@@ -150,3 +150,25 @@ def test_concurrent_deliveries_get_distinct_numbers(app):
     assert not errors
     assert len(set(numbers)) == 12
     assert all(is_valid(n) for n in numbers)
+
+
+def test_attachments_are_compressed_only_when_it_pays(app):
+    import os as _os
+
+    from tickets.intake import blob_bytes
+    from tickets.models import Blob
+
+    photo = _os.urandom(200_000)  # like a JPEG: compressed already
+    text = b"a licence text " * 20_000
+    msg = EmailMessage()
+    msg["From"] = "a@example.org"
+    msg["To"] = "permissions@wikimedia.org"
+    msg["Subject"] = "files"
+    msg.set_content("two files")
+    msg.add_attachment(photo, maintype="image", subtype="jpeg", filename="p.jpg")
+    msg.add_attachment(text, maintype="application", subtype="octet-stream", filename="t.txt")
+    with new_session(app) as db:
+        deliver(db, msg.as_bytes(), policy=POLICY, detector=DETECTOR, system_id="10")
+        db.commit()
+        blobs = {blob_bytes(b): b.compression for b in db.scalars(select(Blob))}
+    assert blobs == {photo: "none", text: "zlib"}

@@ -184,6 +184,14 @@ class RawMessage(Base):
     compression: Mapped[str] = mapped_column(String(10), default="zlib")
     data: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    #: SHA-256 of the content without what transport adds on the way
+    #: (:func:`tickets.mail.content_digest`): a second delivery of the same
+    #: message has the same one, so the database refuses to store it twice.
+    #: None for mail we sent.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    #: The envelope recipients the mail system named (LMTP's RCPT TO), kept
+    #: beside the bytes, never written into them; None where none were given.
+    envelope_to: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Article(Base):
@@ -194,8 +202,9 @@ class Article(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
     raw_id: Mapped[int | None] = mapped_column(ForeignKey("raw_message.id"))
-    #: Unique so the database itself refuses a second copy of the same mail.
-    message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
+    #: Not unique: real mail reuses Message-IDs (broken mailers, ``<xxxx>``);
+    #: a redelivery is recognised by ``RawMessage.content_sha256`` instead.
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     channel: Mapped[str] = mapped_column(String(20), default="email")
     sender_type: Mapped[str] = mapped_column(String(20), default="customer")
     from_addr: Mapped[str] = mapped_column(Text, default="")

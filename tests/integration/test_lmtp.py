@@ -17,11 +17,11 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tickets.intake import raw_bytes
-from tickets.models import Article, Ticket
+from tickets.models import Article, RawMessage, Ticket
 from tickets.numbers import is_valid
 from wikibridge import create_app
 from wikibridge.db import new_session
-from wikibridge.mail.lmtp import LMTPListener, parse_listen, with_envelope_recipients
+from wikibridge.mail.lmtp import LMTPListener, parse_listen
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +151,9 @@ def test_envelope_recipient_routes_when_headers_name_no_known_address(app, liste
         assert stored is not None and stored.queue.name == "Role::Press"
         article = stored.articles[0]
         assert article.raw is not None
-        assert raw_bytes(article.raw) == b"Delivered-To: press@wikimedia.org\r\n" + raw
+        # Exactly the bytes the MTA handed over; the envelope is kept beside them.
+        assert raw_bytes(article.raw) == raw
+        assert article.raw.envelope_to == ["press@wikimedia.org"]
 
 
 def test_headers_decide_over_the_envelope(app, listener):
@@ -166,15 +168,40 @@ def test_headers_decide_over_the_envelope(app, listener):
         assert raw_bytes(stored.articles[0].raw) == raw
 
 
-def test_unknown_envelope_recipient_keeps_the_bytes(app):
-    from tickets.routing import Policy
+def test_unknown_envelope_recipient_keeps_the_bytes(app, listener):
+    raw = message(to="someone@example.net", msgid="<unknown-rcpt@example.org>")
+    send(listener.port, raw, ["x@example.com"])
+    send(listener.port, message(to="a@example.net", msgid="<t@x>"), ["TRAINING@wikimedia.org"])
 
-    raw = message(to="someone@example.net")
-    assert with_envelope_recipients(raw, ["x@example.com"], Policy()) == raw
-    lf = raw.replace(b"\r\n", b"\n")
-    assert with_envelope_recipients(lf, ["TRAINING@wikimedia.org"], Policy()) == (
-        b"Delivered-To: training@wikimedia.org\n" + lf
-    )
+    with new_session(app) as db:
+        stored = {r.envelope_to[0]: r for r in db.scalars(select(RawMessage)) if r.envelope_to}
+        assert raw_bytes(stored["x@example.com"]) == raw
+        queues = sorted(t.queue.name for t in db.scalars(select(Ticket)))
+        assert queues == ["Info", "Training"]
+
+
+def test_redelivery_after_a_lost_answer_reports_the_stored_ticket(app, listener):
+    # The commit is done but the 250 never reaches the MTA (the connection
+    # breaks first): the MTA delivers again and hears the same ticket number.
+    raw = message(msgid="<lost-answer@example.org>")
+    client = smtplib.LMTP("127.0.0.1", listener.port, timeout=30)
+    client.ehlo("test.example.org")
+    client.mail("someone@example.org")
+    client.rcpt("info@wikimedia.org")
+    client.putcmd("data")
+    assert client.getreply()[0] == 354
+    client.send(raw + b".\r\n")
+    client.close()  # gone before the answer
+    for _ in range(600):  # the store finishes; its answer has nowhere to go
+        if tickets_of(app):
+            break
+        threading.Event().wait(0.05)
+    [ticket] = tickets_of(app)
+
+    again = send(listener.port, raw, ["info@wikimedia.org"])
+
+    assert again == [(250, f"2.0.0 {ticket.number} stored".encode())]
+    assert len(tickets_of(app)) == 1
 
 
 def test_oversize_message_is_kept_raw(app):
@@ -269,17 +296,17 @@ def test_the_command_serves_until_sigterm(app, database_url, tmp_path):
 
 
 def test_stop_lets_a_message_being_stored_finish(app, monkeypatch):
-    import wikibridge.mail.store as store
+    import wikibridge.mail.batch as batch
 
     storing = threading.Event()
-    real = store.store_message
+    real = batch.write_batch
 
     def slow_store(*args, **kwargs):
         storing.set()
         threading.Event().wait(1.0)  # the commit takes a while
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "store_message", slow_store)
+    monkeypatch.setattr(batch, "write_batch", slow_store)
     running = LMTPListener(app, "127.0.0.1", 0, grace=10).start()
     try:
 
@@ -301,3 +328,63 @@ def test_stop_lets_a_message_being_stored_finish(app, monkeypatch):
         running.stop()
     [ticket] = tickets_of(app)
     assert replies == [(250, f"2.0.0 {ticket.number} stored".encode())]
+
+
+def test_concurrent_messages_share_a_commit_and_hear_of_it_after(app, monkeypatch):
+    import wikibridge.mail.batch as batch
+
+    committed: set[str] = set()
+    sizes: list[int] = []
+    real = batch.write_batch
+    first = threading.Event()
+
+    def watched(engine, items, *args, **kwargs):
+        if not first.is_set():
+            first.set()
+            threading.Event().wait(0.5)  # a slow commit: the others queue up behind it
+        results = real(engine, items, *args, **kwargs)
+        sizes.append(len(items))
+        committed.update(item.incoming.parsed.message_id for item in items)
+        return results
+
+    monkeypatch.setattr(batch, "write_batch", watched)
+    heard_before_commit: list[str] = []
+    replies: dict[int, list[tuple[int, bytes]]] = {}
+
+    def deliver(n: int) -> None:
+        msgid = f"<group-{n}@example.org>"
+        replies[n] = send(running.port, message(msgid=msgid), ["info@wikimedia.org"])
+        if msgid not in committed:
+            heard_before_commit.append(msgid)
+
+    with LMTPListener(app, "127.0.0.1", 0, threads=4) as running:
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+
+    assert heard_before_commit == []
+    assert all(r[0][0] == 250 for r in replies.values())
+    assert len({t.number for t in tickets_of(app)}) == 12
+    assert sum(sizes) == 12 and max(sizes) > 1  # fewer commits than messages
+
+
+def test_worker_processes_prepare_and_the_bytes_stay_exact(app):
+    raws = [message(msgid=f"<proc-{n}@example.org>", body=f"Hello {n}") for n in range(6)]
+    results: dict[int, list[tuple[int, bytes]]] = {}
+    with LMTPListener(app, "127.0.0.1", 0, processes=2) as running:
+
+        def deliver(n: int) -> None:
+            results[n] = send(running.port, raws[n], ["info@wikimedia.org"])
+
+        threads = [threading.Thread(target=deliver, args=(n,)) for n in range(len(raws))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+
+    assert all(r[0][0] == 250 for r in results.values()), results
+    with new_session(app) as db:
+        stored = {raw_bytes(r) for r in db.scalars(select(RawMessage))}
+    assert stored == set(raws)

@@ -170,7 +170,9 @@ def policy_history() -> None:
 def register_transports() -> None:
     """Add the LMTP and IMAP commands (imported here: the pipe never needs them)."""
     from wikibridge.mail.fetch_command import fetch_command
+    from wikibridge.mail.import_command import import_command
     from wikibridge.mail.lmtp import lmtp_command
 
     mail_cli.add_command(lmtp_command)
     mail_cli.add_command(fetch_command)
+    mail_cli.add_command(import_command)

@@ -1,14 +1,18 @@
 """The LMTP door: a long-lived listener the mail system hands messages to.
 
 The MTA (Postfix: ``mailbox_transport = lmtp:inet:127.0.0.1:8024``) gives us
-each message once, with all its recipients.  We store it once, in a worker
-thread, and only after the commit answer every recipient ``250`` with the
-ticket number.  Whatever stops the store answers ``451`` for every recipient,
-so the MTA keeps the message and tries again ("Never lose a message" in
-``docs/ROUTING.md``).
+each message once, with all its recipients.  A worker thread parses and
+routes it; one writer thread stores the messages that arrived meanwhile in
+one transaction (group commit, :mod:`wikibridge.mail.batch`), and only after
+that commit is every recipient answered ``250`` with the ticket number.
+Whatever stops the store answers ``451`` for every recipient, so the MTA
+keeps the message and tries again ("Never lose a message" in
+``docs/ROUTING.md``).  The bytes are stored exactly as received; the envelope
+recipients are kept beside them.
 
-``wikibridge mail deliver`` starts Python, Flask and SQLAlchemy once per
-message; this listener pays that once per process.
+``wikibridge mail deliver`` starts Python and SQLAlchemy once per message;
+this listener pays that once per process, and ``mail deliver`` hands its
+message to it where it runs (:mod:`wikibridge.mail.handoff`).
 
 This module is imported by every ``wikibridge`` command (the ``mail`` group
 lists it), so asyncio and aiosmtpd are imported only when a listener starts.
@@ -18,13 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
-import re
+import os
 import signal
 import socket
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -35,10 +41,10 @@ from wikibridge import metrics
 
 if TYPE_CHECKING:
     import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     from tickets.intake import Delivery
-    from tickets.routing import Policy
+    from wikibridge.mail.batch import GroupCommitter, Routed
 
 log = logging.getLogger(__name__)
 
@@ -57,65 +63,6 @@ REPLY_SHUTTING_DOWN = "421 4.3.2 Shutting down, try again later"
 
 #: aiosmtpd's line buffer limit when nothing is to be refused for its size.
 _UNLIMITED = 2**62
-
-_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
-
-
-# -- the envelope as a header -------------------------------------------------
-
-
-def header_block(raw: bytes) -> bytes:
-    """The header section of ``raw`` (up to and including the empty line)."""
-    end = _END_OF_HEADERS.search(raw)
-    return raw[: end.end()] if end else raw
-
-
-def _line_ending(raw: bytes) -> bytes:
-    first = raw.find(b"\n")
-    return b"\r\n" if first > 0 and raw[first - 1 : first] == b"\r" else b"\n"
-
-
-def unseen_recipients(raw: bytes, recipients: Sequence[str]) -> list[str]:
-    """Envelope recipients that no To, Cc or Delivered-To header of ``raw`` names.
-
-    Only these can tell the routing something the headers do not (Bcc, an
-    alias or list address expanded by the MTA).  Lower-cased, in envelope order.
-    """
-    from tickets.mail import parse
-
-    headers = parse(header_block(raw))
-    named = {a.lower() for a in [*headers.to, *headers.cc, *headers.delivered_to]}
-    wanted = (r.lower() for r in recipients)
-    return [r for r in dict.fromkeys(wanted) if r and r not in named]
-
-
-def with_envelope_recipients(raw: bytes, recipients: Sequence[str], policy: Policy) -> bytes:
-    """``raw`` with ``Delivered-To: <rcpt>`` in front when only the envelope names a known address.
-
-    The routing reads headers, not the envelope.  When the headers name no
-    address the policy knows but an envelope recipient is one (``press@``
-    reached through an alias or Bcc), a ``Delivered-To`` line per such
-    recipient lets the routing see it.  Otherwise ``raw`` comes back
-    unchanged, byte for byte.
-    """
-    from tickets.mail import parse
-    from tickets.routing import deciding_address
-
-    headers = parse(header_block(raw))
-    if deciding_address(headers, policy) is not None:
-        return raw
-    only_envelope = dataclasses.replace(headers, to=[], cc=[], delivered_to=[])
-    known = [
-        rcpt
-        for rcpt in dict.fromkeys(r.lower() for r in recipients)
-        if deciding_address(dataclasses.replace(only_envelope, delivered_to=[rcpt]), policy)
-        is not None
-    ]
-    if not known:
-        return raw
-    eol = _line_ending(raw)
-    added = b"".join(b"Delivered-To: " + rcpt.encode("utf-8") + eol for rcpt in known)
-    return added + raw
 
 
 def _reason(exc: BaseException) -> str:
@@ -138,22 +85,108 @@ class _Handler:
     """aiosmtpd handler: stores each message once, off the event loop."""
 
     def __init__(
-        self, app: Flask, queue: str | None, executor: ThreadPoolExecutor, max_bytes: int
+        self,
+        app: Flask,
+        queue: str | None,
+        executor: ThreadPoolExecutor,
+        max_bytes: int,
+        committer: GroupCommitter,
+        pool: ProcessPoolExecutor | None = None,
     ) -> None:
         self.app = app
+        #: Worker processes that parse and route (None: the threads of ``executor``).
+        self.pool = pool
         self.queue = queue
         self.max_bytes = max_bytes
         self.executor = executor
+        self.committer = committer
         self.closing = False
+        #: Messages being stored (LMTP or handed off), for a graceful stop.
+        self.storing = 0
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def store(self, raw: bytes, recipients: list[str], queue: str | None) -> Delivery:
+        """Prepare ``raw`` on a worker thread, then wait for the commit that stores it.
+
+        Shielded: a client gone mid-way (its answer lost) must not cut the
+        store short; it delivers again and hears the stored ticket.
+        """
         import asyncio
 
+        loop = asyncio.get_running_loop()
+
+        async def prepare_and_commit() -> Delivery:
+            if self.pool is None:
+                routed = await loop.run_in_executor(
+                    self.executor, self.prepare, raw, recipients, queue
+                )
+            else:
+                from wikibridge.mail.batch import prepare_routed
+
+                policy = await loop.run_in_executor(self.executor, self.committer.policies.get)
+                work = functools.partial(
+                    prepare_routed,
+                    raw,
+                    policy,
+                    queue=queue,
+                    max_bytes=self.max_bytes,
+                    envelope_to=recipients,
+                )
+                routed = await loop.run_in_executor(self.pool, work)
+            # Answered only after the commit that stored it; messages arriving
+            # meanwhile share that commit (group commit).
+            return await asyncio.wrap_future(self.committer.submit(routed))
+
+        self.storing += 1
+        try:
+            return await asyncio.shield(prepare_and_commit())
+        finally:
+            self.storing -= 1
+
+    async def handle_handoff(self, reader: Any, writer: Any) -> None:
+        """One ``mail deliver`` handing its message over (see :mod:`wikibridge.mail.handoff`)."""
+        import asyncio
+
+        from wikibridge.mail.handoff import MAX_REQUEST_LINE, parse_request
+
+        try:
+            line = await reader.readuntil(b"\n")
+            if len(line) > MAX_REQUEST_LINE:
+                raise ValueError("request line too long")
+            length, queue = parse_request(line.rstrip(b"\n"))
+            raw = await reader.readexactly(length)
+        except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            answer = f"451 bad hand-off: {exc}"
+        else:
+            if self.closing:
+                answer = "451 shutting down, try again later"
+            else:
+                try:
+                    delivery = await self.store(raw, [], queue or self.queue)
+                except Exception as exc:  # noqa: BLE001 - any failure to store is temporary
+                    log.warning("handed-off message not stored, answered 451: %s", _reason(exc))
+                    answer = f"451 not stored: {_reason(exc)}"
+                else:
+                    log.info(
+                        "stored as %s in %s (%s, handed off by mail deliver), %d bytes",
+                        delivery.number,
+                        delivery.queue,
+                        delivery.rule,
+                        len(raw),
+                    )
+                    answer = f"250 {delivery.number}" + (" unread" if delivery.too_large else "")
+        try:
+            writer.write(answer.encode() + b"\n")
+            await writer.drain()
+        except OSError:
+            pass  # it went away; the redelivery hears the stored ticket
+        finally:
+            writer.close()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         recipients = list(envelope.rcpt_tos)
         raw = bytes(envelope.original_content or b"")
-        loop = asyncio.get_running_loop()
         try:
-            delivery = await loop.run_in_executor(self.executor, self.store, raw, recipients)
+            delivery = await self.store(raw, recipients, self.queue)
         except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
             metrics.mail_not_stored("lmtp")
             log.warning(
@@ -177,34 +210,22 @@ class _Handler:
         reply = REPLY_STORED_UNREAD if delivery.too_large else REPLY_STORED
         return _replies(reply.format(number=delivery.number), len(recipients))
 
-    def store(self, raw: bytes, recipients: list[str]) -> Delivery:
-        """Store one message (runs in a worker thread; blocks until the commit)."""
-        from wikibridge.mail.store import store_message
+    def prepare(self, raw: bytes, recipients: list[str], queue: str | None) -> Routed:
+        """Parse and route one message (in a worker thread; needs no database but the policy).
 
-        with self.app.app_context():
-            return store_message(
-                self.app, self._with_envelope(raw, recipients), self.queue, self.max_bytes
-            )
+        The bytes are stored exactly as received; the envelope recipients are
+        kept beside them and route the message when its headers name no
+        known address (a Bcc, an alias the MTA expanded).
+        """
+        from wikibridge.mail.batch import prepare_routed
 
-    def _with_envelope(self, raw: bytes, recipients: list[str]) -> bytes:
-        if not unseen_recipients(raw, recipients):
-            return raw
-        policy = self._policy()  # a database error here is a 451, as in the store
-        try:
-            return with_envelope_recipients(raw, recipients, policy)
-        except Exception:  # bad input must not turn into retries until the MTA gives up
-            # Only routing is lost: the message is stored as received.
-            log.exception("could not add Delivered-To; storing the message as received")
-            return raw
-
-    def _policy(self) -> Policy:
-        # Read per message that needs it (Bcc, aliases): the active policy can
-        # change while the listener runs, and most mail never gets here.
-        from tickets.policies import active_policy
-        from wikibridge.db import new_session
-
-        with new_session(self.app) as db:
-            return active_policy(db, self.app.config["MAIL_DOMAIN"])
+        return prepare_routed(
+            raw,
+            self.committer.policies.get(),
+            queue=queue,
+            max_bytes=self.max_bytes,
+            envelope_to=recipients,
+        )
 
 
 @dataclasses.dataclass
@@ -283,8 +304,12 @@ class LMTPListener:
     :param queue: put new tickets in this queue instead of routing them.
     :param max_bytes: largest message read (default: ``MAIL_MAX_BYTES``); a larger
         one is accepted and stored unread, never refused.
-    :param threads: messages stored at the same time.
+    :param threads: messages parsed and routed at the same time (one thread writes).
     :param grace: seconds a stop waits for messages being stored.
+    :param handoff: a Unix socket path where ``mail deliver`` may hand over
+        its messages (:mod:`wikibridge.mail.handoff`); None: no such socket.
+    :param processes: worker processes that parse and route, so that more than
+        one core prepares messages (0: ``threads`` threads of this process).
     """
 
     def __init__(
@@ -297,8 +322,12 @@ class LMTPListener:
         max_bytes: int | None = None,
         threads: int = 4,
         grace: float = STOP_GRACE_SECONDS,
+        handoff: Path | None = None,
+        processes: int = 0,
     ) -> None:
         self.app = app
+        self.handoff = handoff
+        self.processes = max(0, processes)
         self.host = host
         self.port = port
         self.queue = queue
@@ -322,13 +351,28 @@ class LMTPListener:
         import asyncio
         from concurrent.futures import ThreadPoolExecutor
 
+        from wikibridge.mail.batch import GroupCommitter
+
         executor = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lmtp-store")
+        pool = None
+        if self.processes:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # Spawned, not forked: this process runs threads already.
+            pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn")
+            )
+        committer = GroupCommitter(self.app.extensions["db_engine"], self.app.config)
         try:
-            asyncio.run(self._main(executor, handle_signals, on_ready))
+            asyncio.run(self._main(executor, committer, handle_signals, on_ready, pool))
         finally:
             # A store still running past the grace period finishes its commit
             # (or rolls back) before we return; nothing is left half done.
             executor.shutdown(wait=True, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            committer.close()
 
     def start(self, timeout: float = 10.0) -> LMTPListener:
         """Serve on a background thread; return once listening (on :attr:`port`)."""
@@ -369,8 +413,10 @@ class LMTPListener:
     async def _main(
         self,
         executor: ThreadPoolExecutor,
+        committer: GroupCommitter,
         handle_signals: bool,
         on_ready: Callable[[], None] | None,
+        pool: ProcessPoolExecutor | None = None,
     ) -> None:
         import asyncio
 
@@ -383,7 +429,7 @@ class LMTPListener:
         if self._stop_requested.is_set():  # stop() came before the loop existed
             stopping.set()
 
-        handler = _Handler(self.app, self.queue, executor, self.max_bytes)
+        handler = _Handler(self.app, self.queue, executor, self.max_bytes, committer, pool)
         protocol = _protocol_class()
         sessions: weakref.WeakSet[Any] = weakref.WeakSet()
         hostname = socket.gethostname()  # getfqdn(), aiosmtpd's default, may wait on DNS
@@ -408,6 +454,17 @@ class LMTPListener:
 
         server = await loop.create_server(_session, host=self.host, port=self.port)
         self.port = server.sockets[0].getsockname()[1]
+        handoff_server = None
+        if self.handoff is not None and _claim_socket(self.handoff):
+            try:
+                handoff_server = await asyncio.start_unix_server(
+                    handler.handle_handoff, path=os.fspath(self.handoff)
+                )
+                # The mail system's pipe user must reach it; nobody else.
+                os.chmod(self.handoff, 0o660)
+            except OSError as exc:  # a path too long for a socket, a read-only folder
+                # LMTP works without it; mail deliver then stores by itself.
+                log.warning("no hand-off socket at %s: %s", self.handoff, exc)
         self._ready.set()
         if on_ready is not None:
             on_ready()
@@ -415,16 +472,38 @@ class LMTPListener:
             await stopping.wait()
         finally:
             server.close()
+            if handoff_server is not None:
+                handoff_server.close()
+                with contextlib.suppress(OSError):
+                    os.unlink(self.handoff)  # type: ignore[arg-type]
             # Messages being received or stored get their answer; a DATA
             # after this gets 421, and idle sessions are cut.
             handler.closing = True
             deadline = loop.time() + self.grace
-            while any(p.in_data for p in list(sessions)) and loop.time() < deadline:
+            while (handler.storing or any(p.in_data for p in list(sessions))) and (
+                loop.time() < deadline
+            ):
                 await asyncio.sleep(0.05)
             for proto in list(sessions):
                 if proto.transport is not None:
                     proto.transport.close()
             await server.wait_closed()
+
+
+def _claim_socket(path: Path) -> bool:
+    """Whether ``path`` is free for our hand-off socket (a dead listener's is removed)."""
+    if not path.exists():
+        return True
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(os.fspath(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        return True
+    finally:
+        probe.close()
+    log.warning("another listener answers on %s: mail deliver hands off to that one", path)
+    return False
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -460,9 +539,17 @@ def _setup_logging() -> None:
     help="Address to listen on (port 0: any free port, printed on start).",
 )
 @click.option("--queue", "queue", default=None, help="Put new tickets in this queue.")
-@click.option("--threads", default=4, show_default=True, help="Messages stored at the same time.")
+@click.option(
+    "--threads", default=4, show_default=True, help="Messages parsed and routed at the same time."
+)
+@click.option(
+    "--processes",
+    default=0,
+    show_default=True,
+    help="Worker processes that parse and route, to use more cores (0: threads only).",
+)
 @with_appcontext
-def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
+def lmtp_command(listen: str, queue: str | None, threads: int, processes: int) -> None:
     """Receive mail over LMTP until stopped with SIGTERM or Ctrl-C.
 
     Each message is stored once and every recipient is answered with its
@@ -476,7 +563,17 @@ def lmtp_command(listen: str, queue: str | None, threads: int) -> None:
         raise click.BadParameter(str(exc), param_hint="--listen") from exc
     _setup_logging()
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    listener = LMTPListener(app, host, port, queue=queue, threads=threads)
+    from wikibridge.mail.handoff import socket_path
+
+    listener = LMTPListener(
+        app,
+        host,
+        port,
+        queue=queue,
+        threads=threads,
+        handoff=socket_path(Path(app.instance_path)),
+        processes=processes,
+    )
 
     def _ready() -> None:
         shown = f"[{host}]" if ":" in host else host

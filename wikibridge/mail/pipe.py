@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
+_NO_KEYS = {"SECRET_KEY": "unused by mail deliver", "TOKEN_ENCRYPTION_KEY": "unused"}
 USAGE = "usage: wikibridge mail deliver [--queue QUEUE] < message"
 
 
@@ -37,7 +38,29 @@ def parse_args(args: list[str]) -> str | None:
 
 
 def deliver(raw: bytes, queue: str | None) -> int:
-    """Store one message with the settings of the environment; return the exit code."""
+    """Store one message with the settings of the environment; return the exit code.
+
+    Where ``wikibridge mail lmtp`` runs for the same instance, the message is
+    handed to it (:mod:`wikibridge.mail.handoff`): same exit codes, same
+    printed number, without starting SQLAlchemy here.  Otherwise it is
+    stored by this process.
+    """
+    from wikibridge.mail.handoff import hand_off, pipe_socket
+
+    answer = hand_off(pipe_socket(), raw, queue)
+    if answer is not None:
+        if not answer.stored:
+            sys.stderr.write(
+                f"wikibridge: message not stored, deliver it again later ({answer.text})\n"
+            )
+            return EX_TEMPFAIL
+        if answer.unread:
+            sys.stderr.write(
+                f"wikibridge: message of {len(raw)} bytes is too large (over MAIL_MAX_BYTES); "
+                f"kept unread as received in ticket {answer.text}\n"
+            )
+        sys.stdout.write(answer.text + "\n")
+        return 0
     try:
         from sqlalchemy.orm import sessionmaker
 
@@ -45,7 +68,10 @@ def deliver(raw: bytes, queue: str | None) -> int:
         from wikibridge.engine import make_engine
         from wikibridge.mail.store import store_with
 
-        settings = read_settings(default_instance_path())
+        # Storing mail needs none of the web's keys; reading them would make
+        # the mail system's pipe user need access to the key files (and would
+        # create them, owned by that user, where they are missing).
+        settings = read_settings(default_instance_path(), _NO_KEYS)
         engine = make_engine(settings["DATABASE_URL"])
         try:
             result = store_with(sessionmaker(engine), settings, raw, queue)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import pool
+from sqlalchemy.engine import Connection
 
 import tickets.access  # registers queue_grant on the metadata
 import tickets.access_changes  # registers access_change on the metadata
@@ -66,9 +67,16 @@ def run_migrations_online() -> None:
         _run(connection)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode copies a table and drops the old one; with foreign keys
+        # on, dropping a table others refer to fails (0020 copies article).
+        # Outside any transaction, or SQLite ignores it; checked afterwards.
+        dbapi = connection.connection.dbapi_connection
+        dbapi.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
     context.configure(
-        connection=connection,  # type: ignore[arg-type]
+        connection=connection,
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         # Beware: a copied ticket or article table loses the full-text triggers
@@ -80,6 +88,11 @@ def _run(connection: object) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        dbapi.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -1,0 +1,214 @@
+"""Storing many messages per transaction: LMTP's group commit and ``mail import``.
+
+A commit costs a disk flush (``synchronous=FULL``, ``synchronous_commit=on``)
+and, on SQLite, a turn at the single writer.  Messages that arrive together
+share both: each is prepared and routed on its own (no database needed),
+then a batch is written in one transaction, and only after its commit is
+anyone told a message is stored.  A batch that fails is written again one
+message at a time, so one bad message never costs the others their place.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from tickets.intake import Delivery, Incoming, begin_write, prepare, routing_view, store_incoming
+from tickets.numbers import is_valid
+from tickets.routing import Decision, Policy, route
+from wikibridge.engine import writer_turn
+
+log = logging.getLogger(__name__)
+
+#: Most messages written in one transaction.
+MAX_BATCH = 200
+#: Seconds the active routing policy is reused before it is read again.
+POLICY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A message prepared and routed, waiting for its transaction."""
+
+    incoming: Incoming
+    #: :func:`route`'s decision (None with ``queue`` or when routing is left
+    #: to the transaction).
+    decision: Decision | None
+    #: A queue chosen by the caller (``--queue``).
+    queue: str | None = None
+    #: An archive's ticket number, kept when valid and free.
+    number: str | None = None
+
+
+class PolicyCache:
+    """The active routing policy, read again at most every ``seconds``."""
+
+    def __init__(self, engine: Engine, domain: str, seconds: float = POLICY_SECONDS) -> None:
+        self.engine = engine
+        self.domain = domain
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._policy: Policy | None = None
+        self._read_at = 0.0
+
+    def get(self) -> Policy:
+        """The policy (a change made meanwhile applies within ``seconds``)."""
+        from sqlalchemy.orm import Session
+
+        from tickets.policies import active_policy
+
+        with self._lock:
+            now = time.monotonic()
+            if self._policy is None or now - self._read_at > self.seconds:
+                with Session(self.engine) as db:
+                    self._policy = active_policy(db, self.domain)
+                self._read_at = now
+            return self._policy
+
+
+def prepare_routed(
+    raw: bytes,
+    policy: Policy,
+    *,
+    queue: str | None = None,
+    max_bytes: int | None = None,
+    envelope_to: Sequence[str] = (),
+    old_numbers: bool = False,
+) -> Routed:
+    """Parse, sanitise, compress and route ``raw``: everything but writing.
+
+    Never raises for bad input.  Follow-ups and duplicates are routed too
+    (the transaction finds them and drops the decision): asking the database
+    first would cost more than the language detection it saves.  With
+    ``old_numbers`` (an archive), a new ticket takes the number of the
+    subject's first valid ``[Ticket#N]`` when no ticket has it yet.
+    """
+    from wikibridge.mail.store import detector_for
+
+    incoming = prepare(raw, max_bytes, envelope_to)
+    decision = None
+    if not queue:
+        view = routing_view(incoming.parsed, incoming.envelope_to)
+        decision = route(view, policy, detector_for(policy.languages))
+    number = None
+    if old_numbers:
+        number = next((tag for tag in incoming.parsed.ticket_tags if is_valid(tag)), None)
+    return Routed(incoming, decision, queue, number)
+
+
+def write_batch(
+    engine: Engine, items: Sequence[Routed], policy: Policy, system_id: str
+) -> list[Delivery | BaseException]:
+    """Write ``items`` in one transaction; per item its delivery, or why it was not stored.
+
+    Returns only after the commit.  When the batch fails, each message is
+    written again in a transaction of its own.
+    """
+    from wikibridge.mail.store import detector_for
+
+    detector = detector_for(policy.languages)
+    try:
+        with engine.connect() as conn, writer_turn(engine):
+            begin_write(conn)
+            earlier: dict[str, Delivery] = {}
+            done: list[Delivery | BaseException] = [
+                store_incoming(
+                    conn,
+                    item.incoming,
+                    policy=policy,
+                    detector=detector,
+                    system_id=system_id,
+                    forced_queue=item.queue,
+                    routed=item.decision,
+                    number=item.number,
+                    earlier=earlier,
+                )
+                for item in items
+            ]
+            conn.commit()
+            return done
+    except Exception as exc:  # noqa: BLE001 - reported per message below
+        if len(items) == 1:
+            return [exc]
+        log.warning("a batch of %d messages failed (%s); storing one at a time", len(items), exc)
+        return [write_batch(engine, [item], policy, system_id)[0] for item in items]
+
+
+class GroupCommitter:
+    """One writer thread: messages submitted while a commit runs share the next one.
+
+    :meth:`submit` returns a future that resolves to the :class:`Delivery`
+    after the commit that stored the message, or to the exception that kept
+    it from being stored.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: Mapping[str, Any],
+        *,
+        max_batch: int = MAX_BATCH,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.system_id = str(config["SYSTEM_ID"])
+        self.policies = PolicyCache(engine, config["MAIL_DOMAIN"])
+        self.max_batch = max_batch
+        self.on_batch = on_batch
+        self._queue: queue.SimpleQueue[tuple[Routed, Future[Delivery]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, item: Routed) -> Future[Delivery]:
+        """Queue ``item`` for the next transaction."""
+        future: Future[Delivery] = Future()
+        self._queue.put((item, future))
+        return future
+
+    def close(self, timeout: float | None = None) -> None:
+        """Write what was submitted, then stop the writer thread."""
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Routed, Future[Delivery]]]) -> None:
+        try:
+            results = write_batch(
+                self.engine, [item for item, _ in batch], self.policies.get(), self.system_id
+            )
+        except BaseException as exc:  # noqa: BLE001 - the policy could not be read
+            results = [exc] * len(batch)
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.set_running_or_notify_cancel():
+                continue  # nobody waits for it any more (stored all the same)
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
