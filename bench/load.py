@@ -34,9 +34,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import email.policy
 import os
 import random
-import re
 import secrets
 import signal
 import smtplib
@@ -50,6 +50,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
@@ -90,21 +91,23 @@ class SmtpSink:
 
         self.port = free_port()
         self.counts: dict[str, int] = {}
+        self.times: list[float] = []  # monotonic time of each accepted message
         self.refused = 0
         self.refuse = False
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         """aiosmtpd hook: count the message, or refuse it for now."""
         if self.refuse:
             with self._lock:
                 self.refused += 1
             return "451 4.3.0 try again later"
-        found = re.search(rb"^Message-ID:\s*(<[^>]+>)", envelope.content, re.I | re.M)
-        msgid = found.group(1).decode() if found else "(none)"
+        head = BytesHeaderParser(policy=email.policy.default).parsebytes(envelope.content)
+        msgid = str(head.get("Message-ID", "(none)")).strip()
         with self._lock:
             self.counts[msgid] = self.counts.get(msgid, 0) + 1
+            self.times.append(time.monotonic())
         return "250 OK"
 
     def start(self) -> None:
@@ -199,8 +202,19 @@ class PrivateRedis:
     def start(self) -> None:
         """Start it and wait until it listens."""
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no",
-             "--bind", "127.0.0.1", "--dir", str(self.workdir)],
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -258,9 +272,16 @@ def start_setup(
         )
         setup.commands = {
             "web": [
-                GUNICORN, "--config", "python:wikibridge.web.gunicorn_config",
-                "--workers", str(web_workers), "--bind", f"127.0.0.1:{port}",
-                "--timeout", "30", "wikibridge:create_app()",
+                GUNICORN,
+                "--config",
+                "python:wikibridge.web.gunicorn_config",
+                "--workers",
+                str(web_workers),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "30",
+                "wikibridge:create_app()",
             ],
             "worker1": [WIKIBRIDGE, "worker", "--threads", "2"],
             "worker2": [WIKIBRIDGE, "worker", "--threads", "2"],
@@ -270,8 +291,14 @@ def start_setup(
         env.update(WIKIBRIDGE_WORKER_IN_PROCESS="true")
         setup.commands = {
             "web": [
-                WIKIBRIDGE, "run", "--host", "127.0.0.1", "--port", str(port),
-                "--no-reload", "--with-threads",
+                WIKIBRIDGE,
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-reload",
+                "--with-threads",
             ],
             "lmtp": lmtp,
         }
@@ -289,10 +316,10 @@ def login_cookies(setup: Setup, count: int) -> list[dict[str, str]]:
     """``count`` administrators' login sessions, as the cookies a browser would send."""
     import datetime as dt
 
+    from tickets.access import volunteer_named
     from wikibridge import create_app, sessions
     from wikibridge.crypto import TokenBox
     from wikibridge.db import new_session
-    from tickets.access import volunteer_named
 
     os.environ["WIKIBRIDGE_INSTANCE_PATH"] = setup.env["WIKIBRIDGE_INSTANCE_PATH"]
     app = create_app(
@@ -434,6 +461,7 @@ class MailLog:
     """What the LMTP client delivered (250) and what it had to retry."""
 
     delivered: dict[str, float] = field(default_factory=dict)  # Message-ID -> time of 250
+    first_tried: dict[str, float] = field(default_factory=dict)  # Message-ID -> first offer
     retries: int = 0
     gave_up: list[str] = field(default_factory=list)
 
@@ -494,6 +522,8 @@ def mail_feeder(
                 time.sleep(0.2)
                 continue
             msgid, raw = item
+            with lock:
+                log.first_tried.setdefault(msgid, time.monotonic())
             began = time.perf_counter()
             with rec.flying("lmtp"):
                 ok = deliver_once(port, raw)
@@ -673,8 +703,12 @@ def bench_one(
             redis = PrivateRedis(workdir, args.redis_port)
             redis.start()
         setup = start_setup(
-            kind, workdir / kind, url, sink.port,
-            redis_url=redis.url if redis else None, web_workers=args.web_workers,
+            kind,
+            workdir / kind,
+            url,
+            sink.port,
+            redis_url=redis.url if redis else None,
+            web_workers=args.web_workers,
         )
         try:
             result = run_load(setup, args.volunteers, args.mail_rate, args.seconds)
@@ -712,7 +746,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--tickets", type=int, default=20_000)
     parser.add_argument(
-        "--database", choices=["sqlite", "postgresql"], default=None,
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default=None,
         help="default: PostgreSQL for multi, SQLite for embedded",
     )
     parser.add_argument("--setup", choices=["multi", "embedded", "both"], default="both")
