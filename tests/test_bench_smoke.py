@@ -60,7 +60,7 @@ def test_load_embedded_prints_every_action() -> None:
     rows = _rows(out)
     for action in ("queue view", "zoom", "mail in (LMTP)"):
         assert action in rows, out
-        count, per_s, p50, p95, errors, five_xx = rows[action]
+        count, per_s, p50, p95, _errors, five_xx = rows[action]
         assert int(count) > 0
         float(per_s), float(p50), float(p95)
         assert int(five_xx) == 0, out
@@ -86,7 +86,7 @@ def test_faults_quick_prints_the_table() -> None:
     out = _bench("faults.py", "--quick")
     rows = _rows(out)
     fault = rows["kill -9 LMTP listener mid-delivery"]
-    in_flight, lost, doubled, recovered, five_xx, _waiting, _note = fault
+    in_flight, lost, doubled, recovered, _five_xx, _waiting, _note = fault
     assert "deliveries" in in_flight
     # What the LMTP client got 250 for is stored once; a kill costs retries, not mail.
     assert (lost, doubled) == ("0", "0"), out
