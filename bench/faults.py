@@ -440,7 +440,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{t.five_xx} | {t.waiting} | {note} |"
         )
     print(
-        "| wiki timing out | – | – | – | – | – | skipped: the load makes no wiki edits "
+        "| wiki timing out | – | – | – | – | – | – | skipped: the load makes no wiki edits "
         "(the sandbox wikis are not started by this bench) |"
     )
     between = tallies["(between faults)"]
