@@ -379,6 +379,7 @@ class Recorder:
         self.samples: list[Sample] = []
         self.in_flight: dict[str, int] = {}
         self.answers: list[tuple[float, str]] = []  # (time, ticket) of answers accepted
+        self.unloaded: list[Sample] = []  # the same requests, one at a time, before the load
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -586,6 +587,7 @@ def run_load(
     pages = max(1, len(numbers) // 25)
     cookies = login_cookies(setup, volunteers)
     warm_up(setup.url, cookies[0], numbers[0])
+    unloaded(setup.url, cookies[0], numbers, rec)
     began = time.monotonic()
     until = began + seconds
     threads = [
@@ -605,7 +607,9 @@ def run_load(
         t.start()
     for t in threads:
         t.join()
-    return Result(setup.name, time.monotonic() - began, rec.samples, mail, rec.answers)
+    return Result(
+        setup.name, time.monotonic() - began, rec.samples + rec.unloaded, mail, rec.answers
+    )
 
 
 def warm_up(base: str, cookie: dict[str, str], number: str, rounds: int = 4) -> None:
@@ -626,6 +630,24 @@ def warm_up(base: str, cookie: dict[str, str], number: str, rounds: int = 4) -> 
             t.join()
 
 
+def unloaded(
+    base: str, cookie: dict[str, str], numbers: list[str], rec: Recorder, n: int = 20
+) -> None:
+    """One volunteer alone, before the load: each request's own cost, without queueing."""
+    http = requests.Session()
+    http.cookies.update(cookie)
+    for i in range(n):
+        for action, path in (
+            ("queue view, alone", "/queues"),
+            ("zoom, alone", f"/tickets/{numbers[i % len(numbers)]}"),
+        ):
+            began = time.perf_counter()
+            response = http.get(base + path, timeout=30)
+            ms = (time.perf_counter() - began) * 1000
+            status = 200 if response.status_code == 200 else response.status_code
+            rec.unloaded.append(Sample(action, time.monotonic(), ms, status))
+
+
 def percentile(values: list[float], share: float) -> float:
     """The value ``share`` of the way up the sorted list."""
     ordered = sorted(values)
@@ -638,7 +660,15 @@ def ok(sample: Sample) -> bool:
     return sample.status == wanted
 
 
-ACTIONS = ["queue view", "zoom", "answer form", "answer", "mail in (LMTP)"]
+ACTIONS = [
+    "queue view, alone",
+    "zoom, alone",
+    "queue view",
+    "zoom",
+    "answer form",
+    "answer",
+    "mail in (LMTP)",
+]
 
 
 def summary(result: Result) -> dict[str, dict[str, float]]:
@@ -651,7 +681,8 @@ def summary(result: Result) -> dict[str, dict[str, float]]:
         good = [s.ms for s in mine if ok(s)]
         out[action] = {
             "count": len(mine),
-            "per_s": len(mine) / result.seconds,
+            # The requests made alone, before the load, have no rate of their own.
+            "per_s": float("nan") if action.endswith("alone") else len(mine) / result.seconds,
             "p50": statistics.median(good) if good else float("nan"),
             "p95": percentile(good, 0.95) if good else float("nan"),
             "errors": sum(1 for s in mine if not ok(s)),
@@ -669,8 +700,9 @@ def table(title: str, stats: dict[str, dict[str, float]]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for action, s in stats.items():
+        per_s = "–" if s["per_s"] != s["per_s"] else f"{s['per_s']:.1f}"  # NaN: not a rate
         lines.append(
-            f"| {action} | {int(s['count'])} | {s['per_s']:.1f} | {s['p50']:.1f} | "
+            f"| {action} | {int(s['count'])} | {per_s} | {s['p50']:.1f} | "
             f"{s['p95']:.1f} | {int(s['errors'])} | {int(s['5xx'])} |"
         )
     return "\n".join(lines)
