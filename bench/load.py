@@ -411,13 +411,20 @@ def volunteer(
     stop: threading.Event,
     rec: Recorder,
     seed: int,
+    think: float = 0.0,
 ) -> None:
-    """One volunteer's loop until ``until``: queue, zoom, sometimes answer."""
+    """One volunteer's loop until ``until``: queue, zoom, sometimes answer.
+
+    ``think``: mean seconds a volunteer reads between two requests (0: none,
+    every volunteer always has a request open, the heaviest load).
+    """
     rng = random.Random(seed)
     http = requests.Session()
     http.cookies.update(cookie)
 
     def act(action: str, method: str, path: str, **kw: Any) -> requests.Response | None:
+        if think:
+            stop.wait(rng.uniform(0, 2 * think))
         began = time.perf_counter()
         response = None
         with rec.flying("http"):
@@ -578,6 +585,7 @@ def run_load(
     stop: threading.Event | None = None,
     rec: Recorder | None = None,
     mail: MailLog | None = None,
+    think: float = 0.0,
 ) -> Result:
     """Run the volunteers and the mail for ``seconds``; return what they saw."""
     stop = stop or threading.Event()
@@ -593,7 +601,7 @@ def run_load(
     threads = [
         threading.Thread(
             target=volunteer,
-            args=(setup.url, cookies[i], numbers, pages, until, stop, rec, i),
+            args=(setup.url, cookies[i], numbers, pages, until, stop, rec, i, think),
             daemon=True,
         )
         for i in range(volunteers)
@@ -743,7 +751,9 @@ def bench_one(
             web_workers=args.web_workers,
         )
         try:
-            result = run_load(setup, args.volunteers, args.mail_rate, args.seconds)
+            result = run_load(
+                setup, args.volunteers, args.mail_rate, args.seconds, think=args.think
+            )
         finally:
             setup.stop()
             if redis is not None:
@@ -757,7 +767,8 @@ def bench_one(
     print(
         table(
             f"{kind}: {shape}, {database}, {args.tickets} tickets, {args.volunteers} "
-            f"volunteers, {args.mail_rate} msg/s offered, {result.seconds:.0f} s",
+            f"volunteers (think {args.think:g} s), {args.mail_rate} msg/s offered, "
+            f"{result.seconds:.0f} s",
             stats,
         ),
         flush=True,
@@ -782,6 +793,12 @@ def main(argv: list[str] | None = None) -> None:
         choices=["sqlite", "postgresql"],
         default=None,
         help="default: PostgreSQL for multi, SQLite for embedded",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds between a volunteer's requests (default 0: back to back)",
     )
     parser.add_argument("--setup", choices=["multi", "embedded", "both"], default="both")
     parser.add_argument("--web-workers", type=int, default=4)
