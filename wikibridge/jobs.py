@@ -241,15 +241,29 @@ class Jobs:
                 t.join(0.5)
 
     def _schedule(self, stop: threading.Event) -> None:
-        """Queue periodic tasks when due (each worker does; the tasks tolerate repeats)."""
+        """Queue delayed retries when due (each second) and periodic tasks (each minute).
+
+        Each worker does both; the tasks tolerate repeats.  Without the first,
+        a retry with a delay (an answer the SMTP server deferred, a wiki that
+        was away) waited in huey's schedule for the minutes-long sweep.
+        """
+        next_periodic = 0.0
         while not stop.is_set():
             try:
-                for task in self.huey.read_periodic(self.huey._get_timestamp()):
+                for task in self.huey.read_schedule(self.huey._get_timestamp()):
                     self.huey.enqueue(task)
             except Exception:
-                log.exception("cannot queue periodic jobs; retrying")
-            # Wake just after the next minute boundary, as huey's crontabs count minutes.
-            stop.wait(60.5 - time.time() % 60)
+                log.exception("cannot queue delayed jobs; retrying")
+            now = time.time()
+            if now >= next_periodic:
+                try:
+                    for task in self.huey.read_periodic(self.huey._get_timestamp()):
+                        self.huey.enqueue(task)
+                except Exception:
+                    log.exception("cannot queue periodic jobs; retrying")
+                # Just after the next minute boundary, as huey's crontabs count minutes.
+                next_periodic = now + 60.5 - now % 60
+            stop.wait(1)
 
     def _work(self, stop: threading.Event) -> None:
         while not stop.is_set():
