@@ -34,6 +34,8 @@ class TicketPage:
     total: int
     page: int
     per_page: int
+    #: Whether more than ``total`` tickets match (a search stops counting there).
+    more: bool = False
 
     @property
     def first(self) -> int:
