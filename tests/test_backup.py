@@ -313,7 +313,10 @@ def test_every_table_is_backed_up_or_excluded_with_a_reason(database_url: str):
         names = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    # Search tables made by hand in migrations (no model): their triggers fill
+    # them again from the restored tickets and articles.
     made_by_hand = {n for n in names if n.startswith(("article_fts", "ticket_fts"))}
+    made_by_hand |= names & {"ticket_search"}
     in_database = names - made_by_hand - {"alembic_version"}
     backed_up = {s.name for s in backup_specs()}
     assert backed_up.isdisjoint(EXCLUDED)

@@ -161,8 +161,7 @@ class Ticket(Base):
     #: The ticket this one was merged into (state ``merged``).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    #: Moves with every change (and is set on insert): its newest value tells
-    #: whether cached counts are still good (tickets.listing.OpenCountCache).
+    #: Moves with every change (and is set on insert).
     changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
 
     queue: Mapped[Queue] = relationship()
@@ -171,6 +170,22 @@ class Ticket(Base):
     page_links: Mapped[list[PageLink]] = relationship(
         back_populates="ticket", order_by="PageLink.id"
     )
+
+
+class QueueStateCount(Base):
+    """How many tickets are in each queue and state, kept exact by the database.
+
+    Triggers of migration 0022 (not the models: SQLAlchemy cannot describe
+    them) add and subtract in the same transaction as every insert, move,
+    state change or delete of a ticket, whoever makes it, so the queue tree
+    reads these few rows instead of counting every ticket.
+    """
+
+    __tablename__ = "queue_state_count"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tickets: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class RawMessage(Base):

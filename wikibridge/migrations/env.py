@@ -20,7 +20,7 @@ from wikibridge.engine import make_engine
 config = context.config
 target_metadata = Base.metadata
 
-#: Objects made by hand in migrations 0007, 0010 and 0012 (FTS5 tables and
+#: Objects made by hand in migrations 0007, 0010, 0012 and 0022 (FTS5 tables and
 #: their shadow tables, triggers, expression indexes): the models do not
 #: describe them.
 HIDDEN_PREFIXES = (
@@ -30,6 +30,8 @@ HIDDEN_PREFIXES = (
     "ix_ticket_fts",
     "ix_ticket_customer",
     "ix_ticket_priority",
+    "ticket_search",
+    "ix_ticket_search",
 )
 
 

@@ -23,11 +23,12 @@ from werkzeug.wrappers import Response
 from tickets.access import Right, is_admin
 from tickets.listing import (
     SORTS,
-    OpenCountCache,
     TicketFilter,
     locked_count,
+    open_counts_of,
     open_tickets,
     page_numbers,
+    state_counts,
     subtree_ids,
 )
 from tickets.models import Article, History, PageLink, Queue, RoutingCorrection, Ticket
@@ -96,9 +97,8 @@ def _filters() -> TicketFilter:
 def queue_view(name: str | None = None) -> str:
     """The queue tree with open counts, and one page of the chosen queue's tickets."""
     queues = visible_queues()
-    # One cache per process: gunicorn's workers each count for themselves.
-    cache = current_app.extensions.setdefault("open_counts", OpenCountCache())
-    counts = cache.get(db.session())
+    by_state = state_counts(db.session())
+    counts = open_counts_of(by_state)
     if name is None:
         ids = [q.id for q in queues]
         chosen = None
@@ -115,6 +115,7 @@ def queue_view(name: str | None = None) -> str:
         per_page=current_app.config["TICKETS_PER_PAGE"],
         filters=filters,
         counts=counts,
+        by_state=by_state,
     )
     mine = locked_count(db.session(), current_volunteer().id, [q.id for q in queues])
     return render_template(
