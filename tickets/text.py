@@ -35,6 +35,8 @@ _ATTRIBUTION_HINT = re.compile(r"[@\d]")
 # Gmail in some languages (Russian, Japanese …) writes no verb at all:
 # "<date> <name> <address>:".  Taken as an attribution only above ">" lines.
 _BARE_ATTRIBUTION = re.compile(r"\d.{0,200}<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$")
+# The colons every attribution ends with (ASCII and full-width).
+_COLONS = (":", "：")
 
 # --- Outlook and friends -----------------------------------------------------
 
@@ -123,6 +125,11 @@ def _attribution_span(lines: list[str], i: int) -> tuple[int, bool]:
         chunk = lines[i : i + span]
         if len(chunk) < span or any(not part.strip() for part in chunk):
             break
+        # Both patterns end in a colon before the end of the stripped, joined
+        # lines, so a chunk whose last line ends otherwise cannot match: this
+        # check spares the costly searches on almost every line of a body.
+        if not chunk[-1].rstrip().endswith(_COLONS):
+            continue
         joined = " ".join(part.strip() for part in chunk)
         if _is_attribution(joined):
             return span, False
