@@ -62,14 +62,18 @@ _SAMPLES = [
 
 
 def demo_messages(domain: str) -> Iterator[bytes]:
-    """The demo messages, with stable Message-IDs so loading twice adds nothing."""
+    """The demo messages, the same bytes every time, so loading twice adds nothing.
+
+    A redelivery is known by its content (routing rule 2), so the Date is
+    fixed too.
+    """
     for n, (sender, local, subject, body) in enumerate(_SAMPLES, start=1):
         msg = EmailMessage()
         msg["From"] = sender
         msg["To"] = f"{local}@{domain}"
         msg["Subject"] = subject
         msg["Message-ID"] = f"<demo-{n}@demo.wikibridge.invalid>"
-        msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        msg["Date"] = format_datetime(dt.datetime(2026, 12, 1, 9, n, tzinfo=dt.UTC))
         msg.set_content(body)
         yield msg.as_bytes()
 

@@ -31,6 +31,7 @@ SECRETS = {
     "OAUTH_CONSUMER_SECRET": "CONSUMERSECRET-77b2e0",
     "BOT_PASSWORD": "BOTPASSWORD-5d1e44",
     "SMTP_PASSWORD": "SMTPPASSWORD-a0c3f1",
+    "METRICS_TOKEN": "METRICSTOKEN-4b90d2",
 }
 DB_PASSWORD = "DBPASSWORD-c81d7e"
 OAUTH_TOKENS = ["access-key", "access-secret"]  # what tests/helpers.log_in seals
