@@ -136,9 +136,12 @@ def public_page(settings: RecruitingSettings, desk: str) -> str:
     lines.append("== Who can apply ==")
     lines.append("* The account is not blocked.")
     if rules.min_account_days:
-        lines.append(f"* The account is at least {rules.min_account_days} days old.")
+        days = rules.min_account_days
+        lines.append(f"* The account is at least {days} {'day' if days == 1 else 'days'} old.")
     if rules.min_edits:
-        lines.append(f"* The account has made at least {rules.min_edits} edits.")
+        edits = rules.min_edits
+        noun = "edit" if edits == 1 else "edits"
+        lines.append(f"* The account has made at least {edits} {noun}.")
     if rules.confirmed_email:
         lines.append("* The account has a confirmed e-mail address.")
     for group in rules.groups:

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app
-from flask_babel import format_date, gettext
+from flask_babel import format_date, gettext, ngettext
 
 from tickets.applications import ApplicationError
 from tickets.eligibility import Rule, Unmet
@@ -28,15 +28,17 @@ def unmet_text(unmet: Unmet) -> str:
     if unmet.rule is Rule.BLOCKED:
         return gettext("Your account is blocked on the wiki. Blocked accounts cannot apply.")
     if unmet.rule is Rule.ACCOUNT_AGE:
-        return gettext(
-            "Your account must be at least %(days)s days old. It will be on %(date)s.",
-            days=unmet.required,
+        return ngettext(
+            "Your account must be at least %(num)d day old. It will be on %(date)s.",
+            "Your account must be at least %(num)d days old. It will be on %(date)s.",
+            unmet.required,
             date=format_date(unmet.met_on, "long") if unmet.met_on else "",
         )
     if unmet.rule is Rule.EDITS:
-        return gettext(
-            "Your account needs at least %(edits)s edits: %(missing)s more to go.",
-            edits=unmet.required,
+        return ngettext(
+            "Your account needs at least %(num)d edit: %(missing)s more to go.",
+            "Your account needs at least %(num)d edits: %(missing)s more to go.",
+            unmet.required,
             missing=unmet.missing,
         )
     if unmet.rule is Rule.CONFIRMED_EMAIL:
@@ -51,10 +53,20 @@ def rules_in_words(rules: Eligibility) -> list[str]:
     words = [gettext("Your account is not blocked.")]
     if rules.min_account_days:
         words.append(
-            gettext("Your account is at least %(days)s days old.", days=rules.min_account_days)
+            ngettext(
+                "Your account is at least %(num)d day old.",
+                "Your account is at least %(num)d days old.",
+                rules.min_account_days,
+            )
         )
     if rules.min_edits:
-        words.append(gettext("Your account has at least %(edits)s edits.", edits=rules.min_edits))
+        words.append(
+            ngettext(
+                "Your account has at least %(num)d edit.",
+                "Your account has at least %(num)d edits.",
+                rules.min_edits,
+            )
+        )
     if rules.confirmed_email:
         words.append(gettext("Your account has a confirmed e-mail address."))
     for group in rules.groups:
