@@ -58,7 +58,16 @@ def _refuse_nul() -> None:
         abort(400, description=gettext("The request holds a NUL character, which no field may."))
 
 
+#: Probes and assets: answered without looking up a login, so a monitor (or a
+#: browser) carrying a session cookie gets the probe's own answer when the
+#: database is down, not an error from the login lookup.
+NO_LOGIN_ENDPOINTS = frozenset({"health.healthz", "health.readyz", "static"})
+
+
 def _load_login() -> None:
+    if request.endpoint in NO_LOGIN_ENDPOINTS:
+        g.login = None
+        return
     token = session.get("sid")
     login = login_sessions.find(db.session(), token)
     if login is None and token:
