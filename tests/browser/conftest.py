@@ -94,18 +94,29 @@ class AxeWatch:
             return
         self.running += 1
         try:
-            if page.evaluate("document.contentType") != "text/html":
-                return  # a JSON answer shown as text, say
-            # By evaluation, not a <script> tag: the desk's Content-Security-Policy
-            # allows no inline script, and pages must be checked as served.
-            if not page.evaluate("typeof window.axe === 'object'"):
-                page.evaluate(self.source)
-            violations = page.evaluate(_RUN_AXE, list(FAILING_IMPACTS))
-        except Exception as error:  # noqa: BLE001 - Playwright's errors have no finer types
-            if _gone(error):
-                return
-            self.problems[(url, "axe-error")] = f"{url}: axe-core could not run: {error}"
-            return
+            violations = None
+            for _ in range(3):
+                try:
+                    if page.evaluate("document.contentType") != "text/html":
+                        return  # a JSON answer shown as text, say
+                    # By evaluation, not a <script> tag: the desk's
+                    # Content-Security-Policy allows no inline script, and
+                    # pages must be checked as served.
+                    if not page.evaluate("typeof window.axe === 'object'"):
+                        page.evaluate(self.source)
+                    violations = page.evaluate(_RUN_AXE, list(FAILING_IMPACTS))
+                    break
+                except Exception as error:  # noqa: BLE001 - Playwright's errors have no finer types
+                    if _gone(error):
+                        return
+                    if "axe is not defined" in str(error):
+                        # A new document (a page that refreshes itself) replaced
+                        # the one axe was put into: put it into this one.
+                        continue
+                    self.problems[(url, "axe-error")] = f"{url}: axe-core could not run: {error}"
+                    return
+            if violations is None:
+                return  # the page kept reloading; its next load is checked
         finally:
             self.running -= 1
         self.checked.append(url)
