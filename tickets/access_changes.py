@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from tickets.models import Base, Volunteer, utcnow
+from tickets.access import QueueGrant, Right, Role, grant
+from tickets.models import Base, Queue, Volunteer, utcnow
 
 
 class AccessChangeKind(enum.StrEnum):
@@ -77,3 +78,35 @@ def recent_changes(
     if username:
         query = query.where(AccessChange.username == username)
     return session.scalars(query).all()
+
+
+def grant_recorded(
+    session: Session, volunteer: Volunteer, queue: Queue, rights: Iterable[Right], by: str
+) -> QueueGrant:
+    """Grant ``rights`` on ``queue`` and log it; an applicant given a queue joins the team.
+
+    The one way the web pages and the command line grant access, so both
+    leave the same audit rows (flushes, does not commit).
+    """
+    wanted = set(rights)
+    row = grant(session, volunteer, queue, wanted, by)
+    record_change(
+        session,
+        actor=by,
+        volunteer=volunteer,
+        kind=AccessChangeKind.GRANT,
+        queue=queue.name,
+        rights=sorted(wanted | {Right.READ}),
+    )
+    if volunteer.role == Role.APPLICANT.value:
+        # Access to a queue is membership of the team.
+        volunteer.role = Role.VOLUNTEER.value
+        record_change(
+            session,
+            actor=by,
+            volunteer=volunteer,
+            kind=AccessChangeKind.ROLE,
+            old=Role.APPLICANT.value,
+            new=Role.VOLUNTEER.value,
+        )
+    return row

@@ -163,8 +163,8 @@ def volunteers_grant(username: str, queue: str, rights: str, by: str) -> None:
     An applicant given a queue joins the team (role volunteer), as on the
     administrators' page; both steps go into the access log.
     """
-    from tickets.access import Right, Role, grant, parse_rights, volunteer_named
-    from tickets.access_changes import AccessChangeKind, record_change
+    from tickets.access import parse_rights, volunteer_named
+    from tickets.access_changes import grant_recorded
     from tickets.queues import queue_by_name
     from wikibridge import db
 
@@ -177,25 +177,7 @@ def volunteers_grant(username: str, queue: str, rights: str, by: str) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     volunteer = volunteer_named(session, username)
-    row = grant(session, volunteer, target, wanted, by)
-    record_change(
-        session,
-        actor=by,
-        volunteer=volunteer,
-        kind=AccessChangeKind.GRANT,
-        queue=target.name,
-        rights=sorted(wanted | {Right.READ}),
-    )
-    if volunteer.role == Role.APPLICANT.value:
-        volunteer.role = Role.VOLUNTEER.value
-        record_change(
-            session,
-            actor=by,
-            volunteer=volunteer,
-            kind=AccessChangeKind.ROLE,
-            old=Role.APPLICANT.value,
-            new=Role.VOLUNTEER.value,
-        )
+    row = grant_recorded(session, volunteer, target, wanted, by)
     session.commit()
     click.echo(f"{username}: {row.rights} on {queue}")
 

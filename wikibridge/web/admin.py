@@ -7,8 +7,8 @@ from flask_babel import gettext
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from tickets.access import Right, Role, grant, grants_of, is_admin, revoke, volunteer_named
-from tickets.access_changes import AccessChangeKind, record_change
+from tickets.access import Right, Role, grants_of, is_admin, revoke, volunteer_named
+from tickets.access_changes import AccessChangeKind, grant_recorded, record_change
 from tickets.models import Queue, Volunteer
 from tickets.queues import queue_by_name
 from tickets.recruiting_settings import current_settings
@@ -56,26 +56,7 @@ def grant_access() -> Response:
     volunteer = volunteer_named(session, username)
     queue = _queue_from_form()
     by = current_volunteer().username
-    grant(session, volunteer, queue, rights, by)
-    record_change(
-        session,
-        actor=by,
-        volunteer=volunteer,
-        kind=AccessChangeKind.GRANT,
-        queue=queue.name,
-        rights=sorted(rights | {Right.READ}),
-    )
-    if volunteer.role == Role.APPLICANT.value:
-        # Access to a queue is membership of the team.
-        volunteer.role = Role.VOLUNTEER.value
-        record_change(
-            session,
-            actor=by,
-            volunteer=volunteer,
-            kind=AccessChangeKind.ROLE,
-            old=Role.APPLICANT.value,
-            new=Role.VOLUNTEER.value,
-        )
+    grant_recorded(session, volunteer, queue, rights, by)
     session.commit()
     flash(
         gettext(
