@@ -8,24 +8,25 @@ a script with several candidates, py3langid's naive Bayes model decides,
 restricted to those candidates, which makes it both faster and more accurate
 on the short texts help-desk mail consists of.
 
-The model takes about a second to load, and ``wikibridge mail deliver`` runs
-one process per message, so it is loaded on the first :meth:`detect` that needs
-it (never on import), once per process, and shared by all detectors.
+``wikibridge mail deliver`` runs one process per message, so the model is
+loaded on the first :meth:`detect` that needs it (never on import), once per
+process, and shared by all detectors; :mod:`tickets.language_model` keeps it
+in a cache file that loads in about a millisecond and scores it without numpy.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
 import re
-import shutil
-import tempfile
 import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tickets.language_model import LanguageModel
 
 # --- Scripts -----------------------------------------------------------------
 
@@ -159,16 +160,19 @@ def _dominant_script(counts: dict[str, int]) -> str | None:
 # --- The model, loaded once per process ----------------------------------------
 
 _model_lock = threading.Lock()
-_model: Any = None
+_model: LanguageModel | None = None
 
 
-def _load_model() -> Any:
-    """py3langid's model with probabilities, loaded on first call, once per process."""
+def _load_model() -> LanguageModel:
+    """py3langid's model, loaded on first call, once per process."""
     global _model
     if _model is None:
         with _model_lock:
             if _model is None:
-                _model = _read_model()
+                # Imported here: a process that never needs the model skips it.
+                from tickets import language_model
+
+                _model = language_model.load(_cache_dir())
     return _model
 
 
@@ -178,54 +182,6 @@ def _cache_dir() -> Path:
         return Path(configured)
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "wikibridge"
-
-
-def _read_model() -> Any:
-    """Load py3langid's model, from an uncompressed cache when one is there.
-
-    The packaged model is an lzma-compressed pickle; decompressing it takes
-    most of a second, which every ``mail deliver`` process would pay.  The
-    unpacked arrays are cached once (numpy files, memory-mapped on load, and
-    a small pickle), keyed by the model file's size and time, so later
-    processes load in well under a tenth of a second.  Any cache problem
-    falls back to the packaged file.
-    """
-    # Imported here: numpy and the model are what make this expensive.
-    import numpy as np
-    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier, _load_model_file
-
-    source = Path(MODEL_FILE) if Path(MODEL_FILE).is_absolute() else MODEL_DIR / MODEL_FILE
-    stat = source.stat()
-    cache = _cache_dir() / f"langid-{stat.st_size}-{int(stat.st_mtime)}"
-    try:
-        ptc = np.load(cache / "ptc.npy", mmap_mode="r")
-        pc = np.load(cache / "pc.npy")
-        with (cache / "rest.pickle").open("rb") as fh:
-            # Our own cache file, written below from the packaged model.
-            classes, nextmove, row, output = pickle.load(fh)  # noqa: S301
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
-        ptc, pc, classes, nextmove, row, output = _load_model_file(source)
-        ptc, pc = np.asarray(ptc), np.asarray(pc)
-        _write_cache(cache, ptc, pc, (classes, nextmove, row, output))
-    return LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
-
-
-def _write_cache(cache: Path, ptc: Any, pc: Any, rest: tuple[Any, ...]) -> None:
-    import numpy as np
-
-    staging: Path | None = None
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".langid-", dir=cache.parent))
-        np.save(staging / "ptc.npy", ptc)
-        np.save(staging / "pc.npy", pc)
-        with (staging / "rest.pickle").open("wb") as fh:
-            pickle.dump(rest, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        staging.rename(cache)  # atomic: a reader sees all of it or nothing
-    except OSError:
-        # A read-only home, or another process won the rename: no cache.
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def preload() -> None:
@@ -272,6 +228,8 @@ class LanguageDetector:
         self.min_letters = min_letters
         self.min_confidence = min_confidence
         self._by_script: dict[str, frozenset[str]] = {}
+        # The model's columns of each set of candidates met so far.
+        self._columns: dict[frozenset[str], tuple[int, ...]] = {}
         for code in self.languages:
             for script in _LANGUAGE_SCRIPTS.get(code, (_LATIN,)):
                 self._by_script[script] = self._by_script.get(script, frozenset()) | {code}
@@ -319,26 +277,31 @@ class LanguageDetector:
         """The most probable of ``candidates``, unless the text is in none of them.
 
         One scoring over all the model's languages, renormalised over the
-        candidates, gives exactly what ``set_languages(candidates)`` would (the
-        same scores under the same softmax) and, besides, how much probability
-        other languages take: Swedish or Turkish text should reach the parent
-        queue, not be forced into German or French.
+        candidates, gives exactly what py3langid's ``set_languages(candidates)``
+        would (the same scores under the same softmax) and, besides, how much
+        probability other languages take: Swedish or Turkish text should reach
+        the parent queue, not be forced into German or French.
         """
-        ranked = _load_model().rank(text)
-        mass = 0.0
-        best: tuple[str, float] | None = None
-        foreign = 0.0
-        for language, probability in ranked:
-            if language in candidates:
-                mass += probability
-                if best is None:
-                    best = (language, probability)
-            else:
-                foreign = max(foreign, probability)
+        model = _load_model()
+        columns = self._columns.get(candidates)
+        if columns is None:
+            columns = self._columns[candidates] = tuple(
+                i for i, label in enumerate(model.labels) if label in candidates
+            )
+        if not columns:
+            return None
+        probabilities = model.distribution(text)
+        mass = sum(map(probabilities.__getitem__, columns))
+        # The model's order of languages breaks ties, as py3langid's ranking.
+        best = max(columns, key=probabilities.__getitem__)
+        confidence = probabilities[best] / mass if mass > 0.0 else 0.0
+        for column in columns:
+            probabilities[column] = 0.0
+        foreign = max(probabilities)
         # A short text spreads its probability thinly over all the model's
         # languages; only a concentrated foreign answer means "not ours".
-        if best is None or (mass < _FOREIGN_MASS and foreign > _FOREIGN_PEAK):
+        if mass < _FOREIGN_MASS and foreign > _FOREIGN_PEAK:
             return None
-        if mass <= 0.0 or best[1] / mass < self.min_confidence:
+        if mass <= 0.0 or confidence < self.min_confidence:
             return None
-        return str(best[0])
+        return model.labels[best]
