@@ -65,6 +65,10 @@ _WIDE_BYTES = 9  # the weighted sums' lanes (72 bits: three row lanes apart)
 # arrays, but making the lists takes a few milliseconds: worth it only for a
 # process that has read this much text already (a long-running worker).
 _LISTS_AFTER_BYTES = 1 << 17
+# Rows kept once made (480 bytes each): mail in a dozen languages uses a few
+# thousand features; text in every language the model knows could use all
+# 100,000, and a long-running process should not grow by 50 MB for it.
+_ROWS_KEPT = 1 << 15
 
 
 class CacheError(Exception):
@@ -269,8 +273,9 @@ class LanguageModel:
         self._walked = 0
         self._weights = weights
         # A row is made from the cache the first time a text has its feature,
-        # then kept: at most one integer of ~430 bytes per feature of the model.
+        # then kept (up to _ROWS_KEPT of them).
         self._rows: list[int | None] = [None] * features
+        self._room = _ROWS_KEPT
         # Rows summed at once: their lanes must not overflow.
         self._chunk = ((1 << _LANE_BITS) - 1) // largest
         # The weighted sums are kept in three integers with 72-bit lanes: the
@@ -382,5 +387,8 @@ class LanguageModel:
             lanes = bytearray(3 * self._columns)
             lanes[0::3] = packed[0::2]
             lanes[1::3] = packed[1::2]
-            row = self._rows[feature] = int.from_bytes(lanes, "little")
+            row = int.from_bytes(lanes, "little")
+            if self._room > 0:
+                self._room -= 1
+                self._rows[feature] = row
         return row

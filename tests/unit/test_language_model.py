@@ -191,3 +191,12 @@ def test_a_fresh_process_without_a_cache_writes_it(tmp_path):
     assert [p.name for p in written] == [
         language_model.cache_file(tmp_path / "cache", language_model.model_file()).name
     ]
+
+
+def test_rows_beyond_those_kept_are_made_for_each_text(blob, monkeypatch):
+    monkeypatch.setattr(language_model, "_ROWS_KEPT", 10)
+    model, unbounded = LanguageModel(blob), LanguageModel(blob)
+    monkeypatch.setattr(language_model, "_ROWS_KEPT", 1 << 20)
+    for text in TEXTS:
+        assert model.probabilities(text) == unbounded.probabilities(text)
+    assert sum(row is not None for row in model._rows) == 10
