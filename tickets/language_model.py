@@ -242,7 +242,7 @@ class LanguageModel:
         """
         view = memoryview(buffer)
         if len(view) < _HEADER.size:
-            raise CacheError("truncated")
+            raise CacheError("too short")
         magic, version, classes, states, entries, features, shift, largest, label_bytes = (
             _HEADER.unpack_from(view)
         )
@@ -262,7 +262,7 @@ class LanguageModel:
             sections.append(view[offset : offset + size])
             offset += _aligned(size)
         if offset != len(view) or not 0 < largest < 1 << 16:
-            raise CacheError("truncated or of another layout")
+            raise CacheError("cut short or of another layout")
         labels, priors, rowbase, output, table, weights = sections
         self._buffer = buffer  # keeps the mapping alive
         columns = bytes(labels).decode("utf-8").split("\n")
