@@ -39,11 +39,11 @@ import sys
 import unicodedata
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from operator import mul, sub, truediv
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 # Bumped whenever the layout below or the scoring's fixed point changes; part
 # of the file name, so that another version's cache is never read.
@@ -69,6 +69,14 @@ _LISTS_AFTER_BYTES = 1 << 17
 # thousand features; text in every language the model knows could use all
 # 100,000, and a long-running process should not grow by 50 MB for it.
 _ROWS_KEPT = 1 << 15
+
+
+def _weight(count: int) -> int:
+    """log1p(count) in the weights' fixed point."""
+    return round(math.log1p(count) * (1 << _WEIGHT_BITS))
+
+
+_WEIGHTS = tuple(_weight(count) for count in range(256))
 
 
 class CacheError(Exception):
@@ -108,9 +116,12 @@ def load(cache_dir: Path) -> LanguageModel:
         return LanguageModel(_map(path))
     except (OSError, ValueError, CacheError):  # missing, empty or of another layout
         pass
-    blob = build(source)
-    _write(path, blob)
-    return LanguageModel(blob)
+    if _write(path, image(source)):
+        try:
+            return LanguageModel(_map(path))
+        except (OSError, ValueError, CacheError):  # replaced meanwhile by a stranger
+            pass
+    return LanguageModel(build(source))
 
 
 def _map(path: Path) -> mmap.mmap:
@@ -120,8 +131,8 @@ def _map(path: Path) -> mmap.mmap:
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _write(path: Path, blob: bytes) -> None:
-    """Write ``blob`` to ``path`` atomically; give up quietly if that is impossible."""
+def _write(path: Path, pieces: Iterable[bytes | memoryview]) -> bool:
+    """Write ``pieces`` to ``path`` atomically; False if that is impossible."""
     import contextlib
     import tempfile
 
@@ -130,14 +141,16 @@ def _write(path: Path, blob: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, staging = tempfile.mkstemp(prefix=".langid-", dir=path.parent)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
+            fh.writelines(pieces)
         os.chmod(staging, 0o644)  # a public model: other users may share the cache
         os.replace(staging, path)  # a reader sees all of it or nothing
     except OSError:
-        # A read-only home: the model stays in memory for this process.
+        # A read-only home or a full disk: the model stays in memory.
         if staging is not None:
             with contextlib.suppress(OSError):
                 os.unlink(staging)
+        return False
+    return True
 
 
 def _aligned(n: int) -> int:
@@ -145,9 +158,16 @@ def _aligned(n: int) -> int:
 
 
 def build(source: Path) -> bytes:
-    """The cache file's contents, made from py3langid's packaged model ``source``.
+    """The cache file's contents, made from py3langid's packaged model ``source``."""
+    return b"".join(image(source))
 
-    Needs numpy and py3langid; runs once per model file and machine.
+
+def image(source: Path) -> Iterator[bytes | memoryview]:
+    """The cache file's contents, in pieces, made from py3langid's packaged model ``source``.
+
+    Needs numpy and py3langid; runs once per model file and machine.  The
+    pieces are made one at a time, so that writing them to the file never
+    holds a second copy of the model.
 
     :raises ValueError: if the model is not of the kind this scoring handles
         (weights that are not float16 log-probabilities, say).
@@ -156,6 +176,9 @@ def build(source: Path) -> bytes:
     from py3langid.langid import _load_model_file
 
     ptc, pc, classes, nextmove, row, output = _load_model_file(source)
+    ptc = np.ascontiguousarray(ptc)
+    if ptc.dtype != np.float16 or ptc.ndim != 2 or ptc.shape[1] != len(classes):
+        raise ValueError("unexpected model: weights are not a float16 matrix")
     # Columns of labels met before (py3langid's script variants) go last, so
     # that the first len(labels) columns are the labels, in the model's order.
     seen: set[str] = set()
@@ -168,47 +191,81 @@ def build(source: Path) -> bytes:
     labels = "\n".join(str(classes[c]) for c in columns).encode("utf-8")
     if len(labels.split(b"\n")) != len(classes):
         raise ValueError("a language label contains a line break")
-    weights = -np.asarray(ptc, dtype=np.float64)[:, columns]
-    if weights.ndim != 2 or (weights < 0).any():
-        raise ValueError("unexpected model: log-probabilities must be <= 0")
+    # The fixed point is found on the distinct values (float16 has 65,536),
+    # collected a slice at a time: the matrix is large.
+    bits = ptc.view(np.uint16)
+    present = np.zeros(1 << 16, dtype=bool)
+    for start in range(0, len(bits), 4096):
+        present[bits[start : start + 4096].ravel()] = True
+    values = -np.flatnonzero(present).astype(np.uint16).view(np.float16).astype(np.float64)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("unexpected model: log-probabilities must be finite and <= 0")
     for shift in range(25):  # float16 values are multiples of 2**-24 at the finest
-        scaled = weights * float(1 << shift)
+        scaled = values * float(1 << shift)
         if (scaled == np.rint(scaled)).all():
             break
     else:
         raise ValueError("unexpected model: weights are not float16")
     largest = int(scaled.max())
-    if largest >= 1 << 16:
+    if not 0 < largest < 1 << 16:
         raise ValueError("unexpected model: weights span more than 16 bits")
     priors = np.asarray(pc, dtype=np.float64)[columns]
     if (priors.max() - priors.min()) * 2.0 ** (shift + _WEIGHT_BITS) >= 2.0**62:
         raise ValueError("unexpected model: priors too far apart")
-    rowbase = np.asarray(row, dtype=np.uint64) << 8
-    table = np.asarray(nextmove, dtype=np.uint64)
-    if len(table) + 255 >= 1 << 32 or len(rowbase) >= 1 << 31:
-        raise ValueError("unexpected model: automaton too large")
-    sections = [
-        labels,
-        priors.astype("<f8").tobytes(),
-        rowbase.astype("<u4").tobytes(),
-        np.asarray(output, dtype="<i4").tobytes(),
-        table.astype("<u4").tobytes(),
-        scaled.astype("<u2").tobytes(),
-    ]
+    rowbase = np.asarray(row).astype(np.uint64) << 8
+    table = np.asarray(nextmove)
+    if len(table) + 255 >= 1 << 32 or len(rowbase) >= 1 << 31 or table.max() >= len(rowbase):
+        raise ValueError("unexpected model: automaton too large or inconsistent")
     header = _HEADER.pack(
         _MAGIC,
         FORMAT_VERSION,
         len(classes),
         len(rowbase),
         len(table),
-        weights.shape[0],
+        ptc.shape[0],
         shift,
         largest,
         len(labels),
     )
-    parts = [header.ljust(_aligned(len(header)), b"\0")]
-    parts += [s.ljust(_aligned(len(s)), b"\0") for s in sections]
-    return b"".join(parts)
+    sizes = _section_sizes(len(classes), len(rowbase), len(table), ptc.shape[0], len(labels))
+    yield header + _padding(len(header))
+    sections: list[Any] = [
+        labels,
+        priors.astype("<f8"),
+        rowbase.astype("<u4"),
+        np.asarray(output, dtype="<i4"),
+        np.ascontiguousarray(table, dtype="<u4"),  # no copy when it is one already
+    ]
+    for size, section in zip(sizes, sections, strict=False):
+        piece = memoryview(section).cast("B")
+        if len(piece) != size:
+            raise ValueError("unexpected model: inconsistent sizes")
+        yield piece
+        yield _padding(size)
+    for start in range(0, ptc.shape[0], 4096):
+        # Exact in float32 and then in 16 bits: integers below 2**16.
+        part = ptc[start : start + 4096][:, columns].astype(np.float32)
+        part *= -float(1 << shift)
+        yield part.astype("<u2").tobytes()
+    yield _padding(sizes[-1])
+
+
+def _padding(size: int) -> bytes:
+    return bytes(_aligned(size) - size)
+
+
+def _section_sizes(
+    classes: int, states: int, entries: int, features: int, label_bytes: int
+) -> tuple[int, ...]:
+    """The sizes of the sections, in their order (see :func:`build`)."""
+    return (
+        label_bytes,
+        8 * classes,  # priors
+        4 * states,  # row offsets
+        4 * states,  # outputs
+        4 * entries,  # transitions
+        2 * features * classes,  # weights
+    )
 
 
 def _ints(buffer: memoryview, typecode: Literal["I", "i"]) -> Sequence[int]:
@@ -248,14 +305,7 @@ class LanguageModel:
         )
         if magic != _MAGIC or version != FORMAT_VERSION:
             raise CacheError("not a language model cache of this version")
-        sizes = (
-            label_bytes,
-            8 * classes,  # priors
-            4 * states,  # row offsets
-            4 * states,  # outputs
-            4 * entries,  # transitions
-            2 * features * classes,  # weights
-        )
+        sizes = _section_sizes(classes, states, entries, features, label_bytes)
         offset = _aligned(_HEADER.size)
         sections = []
         for size in sizes:
@@ -282,6 +332,8 @@ class LanguageModel:
         # first holds columns 0, 3, 6..., the second 1, 4, 7..., the third 2, 5...
         self._wide = -(-len(columns) // 3)
         self._mask = _spread([(1 << _LANE_BITS) - 1] * self._wide)
+        # Each wide lane is below 2**64: its low eight bytes are its value.
+        self._lanes = struct.Struct("<" + "Qx" * self._wide)
         # The priors, as costs (the highest prior costs 0) in the same fixed
         # point as the weighted sums; a common offset changes no probability.
         prior = struct.unpack(f"<{classes}d", priors)
@@ -349,9 +401,13 @@ class LanguageModel:
         rows, mask, chunk = self._rows, self._mask, self._chunk
         first, second, third = self._prior_costs
         for count, features in groups.items():
-            weight = round(math.log1p(count) * (1 << _WEIGHT_BITS))
-            for start in range(0, len(features), chunk):
-                part = features[start : start + chunk] if len(features) > chunk else features
+            weight = _WEIGHTS[count] if count < len(_WEIGHTS) else _weight(count)
+            parts = (
+                [features]
+                if len(features) <= chunk
+                else [features[i : i + chunk] for i in range(0, len(features), chunk)]
+            )
+            for part in parts:
                 try:
                     total = sum(map(rows.__getitem__, part))  # type: ignore[arg-type]
                 except TypeError:  # a row not made yet
@@ -359,24 +415,13 @@ class LanguageModel:
                 first += weight * (total & mask)
                 second += weight * ((total >> _LANE_BITS) & mask)
                 third += weight * ((total >> 2 * _LANE_BITS) & mask)
+        size, unpack = _WIDE_BYTES * self._wide, self._lanes.unpack
         costs = [0] * (3 * self._wide)
-        costs[0::3] = self._unspread(first)
-        costs[1::3] = self._unspread(second)
-        costs[2::3] = self._unspread(third)
+        costs[0::3] = unpack(first.to_bytes(size, "little"))
+        costs[1::3] = unpack(second.to_bytes(size, "little"))
+        costs[2::3] = unpack(third.to_bytes(size, "little"))
         del costs[self._columns :]
         return costs
-
-    def _unspread(self, packed: int) -> array[int]:
-        """The 72-bit lanes of ``packed`` as ints (each below 2**64)."""
-        wide = packed.to_bytes(_WIDE_BYTES * self._wide, "little")
-        narrow = bytearray(8 * self._wide)
-        for byte in range(8):
-            narrow[byte::8] = wide[byte::_WIDE_BYTES]
-        lanes = array("Q")
-        lanes.frombytes(narrow)
-        if sys.byteorder != "little":
-            lanes.byteswap()
-        return lanes
 
     def _row(self, feature: int) -> int:
         """Feature ``feature``'s weights as one integer with a 24-bit lane per column."""

@@ -110,8 +110,14 @@ def test_the_model_file_is_found_where_py3langid_keeps_it():
 # --- The cache ----------------------------------------------------------------------
 
 
-def test_the_cache_is_written_once_and_then_read(tmp_path, monkeypatch, blob):
+def _prebuilt(monkeypatch: pytest.MonkeyPatch, blob: bytes) -> None:
+    """Building the cache returns ``blob`` at once (building takes a second)."""
     monkeypatch.setattr(language_model, "build", lambda source: blob)
+    monkeypatch.setattr(language_model, "image", lambda source: iter([blob[:100], blob[100:]]))
+
+
+def test_the_cache_is_written_once_and_then_read(tmp_path, monkeypatch, blob):
+    _prebuilt(monkeypatch, blob)
     first = language_model.load(tmp_path)
     files = list(tmp_path.iterdir())
     assert [f.name for f in files] == [
@@ -123,13 +129,14 @@ def test_the_cache_is_written_once_and_then_read(tmp_path, monkeypatch, blob):
         raise AssertionError("the cache should have been read")
 
     monkeypatch.setattr(language_model, "build", no_build)
+    monkeypatch.setattr(language_model, "image", no_build)
     second = language_model.load(tmp_path)
     assert second.probabilities(TEXTS[0]) == first.probabilities(TEXTS[0])
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated", "other-version"])
 def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch, blob, damage):
-    monkeypatch.setattr(language_model, "build", lambda source: blob)
+    _prebuilt(monkeypatch, blob)
     path = language_model.cache_file(tmp_path, language_model.model_file())
     contents = {
         "empty": b"",
@@ -144,7 +151,7 @@ def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch, blob, damage):
 
 
 def test_a_cache_that_cannot_be_written_leaves_the_model_in_memory(tmp_path, monkeypatch, blob):
-    monkeypatch.setattr(language_model, "build", lambda source: blob)
+    _prebuilt(monkeypatch, blob)
 
     def read_only(source: str, target: object) -> None:
         raise OSError(30, "Read-only file system")
@@ -156,7 +163,7 @@ def test_a_cache_that_cannot_be_written_leaves_the_model_in_memory(tmp_path, mon
 
 
 def test_a_cache_dir_that_cannot_be_made_leaves_the_model_in_memory(tmp_path, monkeypatch, blob):
-    monkeypatch.setattr(language_model, "build", lambda source: blob)
+    _prebuilt(monkeypatch, blob)
     (tmp_path / "file").write_text("not a directory")
     model = language_model.load(tmp_path / "file" / "cache")
     assert "de" in model.labels
@@ -180,7 +187,7 @@ def test_detecting_in_a_fresh_process_imports_neither_numpy_nor_py3langid(tmp_pa
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, env=env)
 
 
-def test_a_fresh_process_without_a_cache_writes_it(tmp_path):
+def test_a_fresh_process_without_a_cache_writes_it(tmp_path, blob):
     env = {**os.environ, "WIKIBRIDGE_CACHE_DIR": str(tmp_path / "cache")}
     code = (
         "from tickets.language import LanguageDetector\n"
@@ -191,6 +198,7 @@ def test_a_fresh_process_without_a_cache_writes_it(tmp_path):
     assert [p.name for p in written] == [
         language_model.cache_file(tmp_path / "cache", language_model.model_file()).name
     ]
+    assert written[0].read_bytes() == blob  # written in pieces, the same as built whole
 
 
 def test_rows_beyond_those_kept_are_made_for_each_text(blob, monkeypatch):
