@@ -565,7 +565,16 @@ class _Runner:
             self._finish(action, "failed", refusal(code, str(edit.get("info", "")), edit), snap)
             return "failed"
         if edit.get("nochange"):
-            self._finish(action, "skipped", "the wiki saw nothing to change", snap)
+            # When the wiki times out, pywikibot sends the edit again; a first try
+            # the wiki saved late leaves the retry nothing to change. The page then
+            # carries our edit: done, with that revision, not skipped.
+            fresh = self._read([snap.title])[snap.title]
+            if fresh.revision != snap.revision and self._ours(fresh):
+                self._finish(
+                    action, "done", f"{plan.message} (saved by an earlier try of this edit)", fresh
+                )
+                return "saved"
+            self._finish(action, "skipped", "the wiki saw nothing to change", fresh)
             return "skipped"
         action.revision = int(edit["newrevid"])
         if plan.undo is None:

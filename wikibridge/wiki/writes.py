@@ -97,6 +97,10 @@ def summary_of(write: WikiWrite) -> str:
     return f"{asked} {tail}" if asked else tail
 
 
+#: A write whose retry found its own first try saved (the wiki answered too late).
+SAVED_BY_EARLIER_TRY = "done (an earlier try of this write was saved; the wiki answered late)"
+
+
 def _carries_tag(comment: str, write_id: int) -> bool:
     return re.search(rf"{re.escape(tag_of(write_id))}(?![0-9])", comment) is not None
 
@@ -285,7 +289,7 @@ class _Runner:
         if outcome != "editconflict":
             return outcome
         self.keep_lease()
-        outcome = self._try(site, read_as(site, [write.title])[write.title])
+        outcome = self._try(site, read_as(site, [write.title])[write.title], again=True)
         if outcome != "editconflict":
             return outcome
         return self.end(
@@ -315,13 +319,21 @@ class _Runner:
                     return int(revision["revid"])
         return None
 
-    def _try(self, site: Any, snap: Snapshot) -> str:
-        """Decide and save once; the final status, or "editconflict"."""
+    def _try(self, site: Any, snap: Snapshot, *, again: bool = False) -> str:
+        """Decide and save once; the final status, or "editconflict".
+
+        ``again``: the page was read anew after a conflict, which may have
+        been with this write's own first try (a create the wiki saved late).
+        """
         write = self.write
         if snap.invalid:
             return self.end("failed", f"the title is not valid: {snap.invalid}")
         plan = plan_write(write.op, snap.exists, snap.text, text=write.text, section=write.section)
         if plan.verdict == "unchanged":
+            if again:
+                mine = self._saved_before(site)
+                if mine is not None:
+                    return self.end("done", SAVED_BY_EARLIER_TRY, revision=mine)
             return self.end("unchanged", plan.message)
         if self.before_save is not None:
             self.before_save(write)
@@ -349,6 +361,11 @@ class _Runner:
             code = str(edit.get("code", "refused"))
             return self.end("failed", self._refused(code, str(edit.get("info", "")), edit, snap))
         if edit.get("nochange"):
+            # When the wiki times out, pywikibot sends the edit again; a first
+            # try the wiki saved late leaves the retry nothing to change.
+            mine = self._saved_before(site)
+            if mine is not None and (snap.revision is None or mine > snap.revision):
+                return self.end("done", SAVED_BY_EARLIER_TRY, revision=mine)
             return self.end("unchanged", "the wiki saw nothing to change")
         return self.end("done", message, revision=int(edit["newrevid"]))
 
