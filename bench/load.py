@@ -255,10 +255,14 @@ def start_setup(
     *,
     redis_url: str | None = None,
     web_workers: int = 4,
+    extra_env: dict[str, str] | None = None,
 ) -> Setup:
-    """Start ``multi`` (gunicorn, 2 workers, LMTP) or ``embedded`` (one process + LMTP)."""
+    """Start ``multi`` (gunicorn, 2 workers, LMTP) or ``embedded`` (one process + LMTP).
+
+    ``extra_env`` is added to every process's settings (the wikis to edit, say).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    env = _settings(database_url, smtp_port, workdir)
+    env = {**_settings(database_url, smtp_port, workdir), **(extra_env or {})}
     port, lmtp_port = free_port(), free_port()
     setup = Setup(kind, f"http://127.0.0.1:{port}", lmtp_port, database_url, env, workdir)
     lmtp = [WIKIBRIDGE, "mail", "lmtp", "--listen", f"127.0.0.1:{lmtp_port}"]
