@@ -63,7 +63,9 @@ from cryptography.fernet import Fernet
 
 BIN = Path(sys.executable).parent
 WIKIBRIDGE = str(BIN / "wikibridge")
-GUNICORN = str(BIN / "gunicorn")
+# Through this interpreter: a venv copied from another checkout keeps that
+# checkout's interpreter in its scripts' first line.
+GUNICORN = [sys.executable, "-m", "gunicorn"]
 REDIS_PORT = 6390
 OPEN_STATES = ("new", "open", "pending reminder")
 
@@ -276,7 +278,7 @@ def start_setup(
         )
         setup.commands = {
             "web": [
-                GUNICORN,
+                *GUNICORN,
                 "--config",
                 "python:wikibridge.web.gunicorn_config",
                 "--workers",
@@ -439,7 +441,10 @@ def volunteer(
             except requests.RequestException:
                 response = None
         ms = (time.perf_counter() - began) * 1000
-        rec.add(Sample(action, time.monotonic(), ms, response.status_code if response else 0))
+        # Not ``if response``: a Response is falsy for 4xx and 5xx, which would
+        # count every error page as "no answer" and hide the 5xx.
+        status = response.status_code if response is not None else 0
+        rec.add(Sample(action, time.monotonic(), ms, status))
         return response
 
     while time.monotonic() < until and not stop.is_set():

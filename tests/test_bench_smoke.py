@@ -170,3 +170,34 @@ def test_faults_wiki_stall_prints_its_row(sandbox: Any) -> None:
     assert recovered != "not within the wait", out
     assert "batch finished: 12/12 pages tagged once" in note, out
     assert "PostgreSQL" not in out
+
+
+def test_a_volunteer_counts_an_error_page_as_its_status() -> None:
+    """A 503 page is a 503 in the figures, not "no answer" (a Response is falsy on 5xx)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench.load import Recorder, volunteer
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rec = Recorder()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        until = time.monotonic() + 0.5
+        volunteer(base, {}, ["1"], 1, until, threading.Event(), rec, seed=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert rec.samples and {s.status for s in rec.samples} == {503}

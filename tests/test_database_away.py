@@ -183,3 +183,40 @@ def test_a_restart_under_a_logged_in_volunteer_is_503_then_the_page(tmp_path, da
     finally:
         app.extensions["db_engine"].dispose()
         proxy.close()
+
+
+def test_a_connection_lost_after_the_answer_is_made_is_no_500(tmp_path, database_url):
+    """PostgreSQL restarting between a page's last query and its end: the page stands."""
+    from sqlalchemy import create_engine, text
+
+    from wikibridge import db
+
+    app = make_test_app(tmp_path, database_url)
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    postgres = database_url.startswith("postgresql")
+
+    @app.get("/test-cut-after-query")
+    def _page() -> str:
+        session = db.session()
+        if postgres:
+            # The server ends this very connection, as a restart does.
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        else:
+            session.execute(text("SELECT 1"))
+
+            def closing_fails() -> None:
+                raise OperationalError("ROLLBACK", {}, Exception("disk I/O error"))
+
+            session.close = closing_fails  # type: ignore[method-assign]
+        return "made"
+
+    try:
+        client = app.test_client()
+        response = client.get("/test-cut-after-query")
+        assert response.status_code == 200 and response.get_data(as_text=True) == "made"
+        assert client.get("/healthz").status_code == 200
+    finally:
+        admin.dispose()
+        app.extensions["db_engine"].dispose()

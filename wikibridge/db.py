@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wikibridge.engine import make_engine
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -21,7 +26,21 @@ def init_app(app: Flask) -> None:
     def _close(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            close_quietly(session)
+
+
+def close_quietly(session: Session) -> None:
+    """Close ``session``; a database that went away meanwhile costs its connection, no more.
+
+    The request's answer is made by then: PostgreSQL restarting between the
+    last query and the end of the request must not turn a page into a 500.
+    """
+    try:
+        session.close()
+    except SQLAlchemyError as exc:
+        log.warning("database connection lost when closing the session (%s)", type(exc).__name__)
+        with contextlib.suppress(SQLAlchemyError):
+            session.invalidate()
 
 
 def session() -> Session:
@@ -39,4 +58,5 @@ def new_session(app: Flask) -> Iterator[Session]:
     try:
         yield s
     finally:
-        s.close()
+        # What the block committed stands even if the database goes away now.
+        close_quietly(s)
