@@ -90,6 +90,9 @@ FAULTS = ("web", "job", "lmtp", "postgres", "redis", "smtp", "wiki-kill", "wiki-
 #: File prefixes on the sandbox Commons, one set per wiki fault.
 KILL_FILES = "Faults bench worker killed"
 STALL_FILES = "Faults bench wiki stalled"
+PG_FILES = "Faults bench postgres restarted"
+#: The faults that run a tagging batch, and the files each tags.
+WIKI_FILES = {"postgres": PG_FILES, "wiki-kill": KILL_FILES, "wiki-stall": STALL_FILES}
 
 
 @dataclass
@@ -282,6 +285,14 @@ def inject_all(
     def postgres_restart(fault: Fault) -> float | None:
         cluster = broken.cluster
         assert cluster is not None
+        batch_id = None
+        if wiki is not None:
+            # The workers busy too: a tagging batch runs while the server goes away.
+            batch_id, now = tagging(fault, PG_FILES, "Permission for my photos (PostgreSQL)")
+            fault.in_flight = (
+                f"batch of {sum(now.pages.values())} pages: {now.finished} done; "
+                + snapshot(rec, url)
+            )
         fault.note = (
             f"pg_ctlcluster {cluster.label} stop (fast), {args.postgres_down:g} s down, start"
         )
@@ -298,6 +309,9 @@ def inject_all(
         fault.note += f", start {took:.1f} s)"
         # Only what succeeds after the stop counts: the server was down in between.
         back = first_success_after(rec, web_and_mail, stopped, 90)
+        if batch_id is not None:
+            ended = fault_wiki.wait_until_ended(url, batch_id, args.wiki_lease + 60 + 180)
+            fault.note += f"; batch {ended.status} {time.monotonic() - t0:.0f} s after the stop"
         return None if back is None else back + stopped - t0
 
     def redis_away(fault: Fault) -> float | None:
@@ -584,7 +598,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         args.volunteers, args.mail_rate, args.tickets = 2, 5, min(args.tickets, 200)
         args.no_wiki = True
-    if args.only and not {"wiki-kill", "wiki-stall"} & set(args.only.split(",")):
+    if args.only and not set(WIKI_FILES) & set(args.only.split(",")):
         args.no_wiki = True
     kind = "embedded" if args.quick else "multi"
     database = "sqlite" if args.quick else "postgresql"
@@ -609,7 +623,11 @@ def main(argv: list[str] | None = None) -> None:
                 args.sandbox_dir,
                 args.port_base,
                 Path(tmp),
-                {KILL_FILES: args.wiki_pages, STALL_FILES: args.wiki_pages},
+                {
+                    prefix: args.wiki_pages
+                    for fault, prefix in WIKI_FILES.items()
+                    if not args.only or fault in args.only.split(",")
+                },
                 lease_seconds=args.wiki_lease,
                 retry_seconds=args.wiki_retry,
             )

@@ -21,7 +21,8 @@ from flask import Flask
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from wikibridge import create_app
-from wikibridge.web.errors import DATABASE_RETRY_SECONDS, database_away
+from wikibridge.db import database_away
+from wikibridge.web.errors import DATABASE_RETRY_SECONDS
 
 from .conftest import make_test_app
 from .helpers import log_in, new_ticket

@@ -8,12 +8,38 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wikibridge.engine import make_engine
 
 log = logging.getLogger(__name__)
+
+#: SQLite's words for "busy, try again" (its other operational errors, such
+#: as a missing table, are faults of the installation).
+_SQLITE_BUSY = ("database is locked", "database is busy", "unable to open database")
+
+
+class DatabaseUnavailable(Exception):
+    """The database went away while a job ran (a restart, a failover): try again shortly."""
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached (or is busy) right now.
+
+    PostgreSQL restarting, a connection the server cut, a refused connection:
+    psycopg raises ``OperationalError`` (or ``InterfaceError`` on a closed
+    connection). SQLite only when its file is locked or cannot be opened.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        return any(words in str(exc.orig).lower() for words in _SQLITE_BUSY)
+    return True
 
 
 def init_app(app: Flask) -> None:

@@ -257,6 +257,43 @@ def test_a_write_the_wiki_saved_before_its_retry_is_done(app, meta, oauth_provid
     assert write.revision == ours[0]["revid"] and "earlier try" in write.message
 
 
+def test_the_database_going_away_after_the_save_queues_the_write_again(app, meta):
+    """A PostgreSQL restart between the save and its record: queued, then "done" once."""
+    from sqlalchemy import event
+
+    from wikibridge.db import DatabaseUnavailable
+
+    title = page_title("Database away")
+    write_id = queue(app, title, Op.NEW_SECTION, "Hello.", section="Greeting")
+    engine = app.extensions["db_engine"]
+    dbapi = engine.dialect.loaded_dbapi
+    sqlite = engine.url.get_backend_name() == "sqlite"
+    armed: list[str] = []
+
+    def refuse_once(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The write's outcome, after its save (the lease's renewal before it passes).
+        if armed == ["saving"] and "UPDATE wiki_write" in statement and "revision" in statement:
+            armed.append("fired")
+            raise dbapi.OperationalError(
+                "database is locked" if sqlite else "server closed the connection unexpectedly"
+            )
+
+    event.listen(engine, "before_cursor_execute", refuse_once)
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            run_write(app, write_id, before_save=lambda _write: armed.append("saving"))
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_once)
+    waiting = row(app, write_id)
+    assert waiting.status == "queued" and "database went away" in waiting.message
+    assert armed == ["saving", "fired"]
+
+    assert run_write(app, write_id) == "done"
+    done = row(app, write_id)
+    assert "recovered" in done.message
+    assert [r["revid"] for r in revisions_of(meta, title)] == [done.revision]
+
+
 def test_a_protected_page_fails_with_the_reason_and_an_admin_retries(app, meta):
     title = page_title("Protected")
     meta.create(title, "Kept.\n")

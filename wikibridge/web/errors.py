@@ -7,17 +7,16 @@ import logging
 
 from flask import Flask, Response, g, render_template, request
 from flask_babel import gettext
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+
+from wikibridge.db import database_away
 
 log = logging.getLogger(__name__)
 
 #: What a page tells the browser (``Retry-After``) when the database is away:
 #: a PostgreSQL restart or a failover takes seconds to a minute.
 DATABASE_RETRY_SECONDS = 30
-#: SQLite's words for "busy, try again" (its other operational errors, such
-#: as a missing table, are faults of the installation and stay 500s).
-_SQLITE_BUSY = ("database is locked", "database is busy", "unable to open database")
 
 
 def _standard_texts() -> dict[int, tuple[str, str]]:
@@ -70,22 +69,6 @@ def _standard_texts() -> dict[int, tuple[str, str]]:
             ),
         ),
     }
-
-
-def database_away(exc: DBAPIError) -> bool:
-    """Whether ``exc`` means the database cannot be reached (or is busy) right now.
-
-    PostgreSQL restarting, a connection the server cut, a refused connection:
-    psycopg raises ``OperationalError`` (or ``InterfaceError`` on a closed
-    connection). SQLite only when its file is locked or cannot be opened.
-    """
-    if exc.connection_invalidated:
-        return True
-    if not isinstance(exc, (OperationalError, InterfaceError)):
-        return False
-    if type(exc.orig).__module__.startswith("sqlite3"):
-        return any(words in str(exc.orig).lower() for words in _SQLITE_BUSY)
-    return True
 
 
 def _database_page() -> Response:

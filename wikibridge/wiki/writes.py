@@ -25,12 +25,14 @@ for the bot), which is how a write finds its own revision again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tickets.leases import LeaseLost, runner_id
@@ -45,7 +47,7 @@ from tickets.wiki_writes import (
     writes_for,
 )
 from wikibridge import metrics
-from wikibridge.db import new_session
+from wikibridge.db import DatabaseUnavailable, database_away, new_session
 from wikibridge.wiki.batches import lease_of
 from wikibridge.wiki.credentials import (
     REVOKED,
@@ -163,6 +165,8 @@ def _run_claimed(
     app: Flask, db: Session, write: WikiWrite, owner: str, before_save: Hook | None
 ) -> str:
     runner = _Runner(app, db, write, owner, before_save)
+    # Read now: after a failed flush the row cannot be loaded again.
+    wiki = write.wiki
     try:
         try:
             return runner.run()
@@ -191,7 +195,13 @@ def _run_claimed(
         raise
     except LeaseLost:
         raise
-    except Exception:
+    except Exception as exc:
+        if database_away(exc):
+            # A restart of the database: nothing to stop for an admin.
+            metrics.wiki_error(wiki, "database")
+            why = f"the desk's database went away ({type(exc).__name__})"
+            runner.requeue(why)
+            raise DatabaseUnavailable(f"{why}; trying again shortly") from exc
         # Not retried blindly (it would fail the same way): kept for an admin.
         metrics.wiki_error(write.wiki, "internal")
         log.exception("wiki write %s stopped", write.id)
@@ -228,6 +238,20 @@ class _Runner:
             raise LeaseLost(f"write {self.write_id} is held by another runner now")
         self.db.commit()
         return status
+
+    def requeue(self, why: str) -> None:
+        """Back to "queued" for the job's retry, if the database lets us say so.
+
+        If it does not (still away), the lease runs out and the sweep hands
+        the write to a worker all the same.
+        """
+        log.warning("wiki write %s: %s; it is tried again shortly", self.write_id, why)
+        try:
+            self.db.rollback()
+            self.end("queued", f"{why}; trying again shortly")
+        except (SQLAlchemyError, LeaseLost):
+            with contextlib.suppress(SQLAlchemyError):
+                self.db.rollback()
 
     # --- identity ---------------------------------------------------------------
 
