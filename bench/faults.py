@@ -151,14 +151,13 @@ def answers_in_flight(url: str) -> int:
 
 def snapshot(rec: Recorder, url: str) -> str:
     """What is in flight now, in words."""
+    # Counted before the query below, which takes longer than a delivery.
+    flying = f"{rec.in_flight.get('http', 0)} requests, {rec.in_flight.get('lmtp', 0)} deliveries"
     try:
         unsent = f"{answers_in_flight(url)} answers unsent"
     except Exception:  # noqa: BLE001 - the database may be the thing that is away
         unsent = "answers unsent unknown"
-    return (
-        f"{rec.in_flight.get('http', 0)} requests, {rec.in_flight.get('lmtp', 0)} deliveries, "
-        f"{unsent}"
-    )
+    return f"{flying}, {unsent}"
 
 
 def first_success_after(rec: Recorder, actions: set[str], t0: float, wait: float) -> float | None:
