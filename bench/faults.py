@@ -1,35 +1,49 @@
 """Faults under load: break one part of the running desk at a time, then count.
 
     .venv/bin/python bench/faults.py [--volunteers 10] [--mail-rate 10] [--tickets 2000]
-                                     [--quick]
+                                     [--sandbox-dir DIR] [--port-base P] [--wiki-pages 60]
+                                     [--wiki-stall 50] [--wiki-lease 20] [--no-wiki]
+                                     [--postgres-down 3] [--no-postgres-restart] [--quick]
 
 Starts the multi-process desk of :mod:`bench.load` (gunicorn, two job
 workers, the LMTP listener, PostgreSQL, a private Redis on port 6390) with
-its load running, and injects one fault after another, a few seconds apart:
+its load running, its workers editing the sandbox Commons as the bot
+(:mod:`bench.fault_wiki`), and injects one fault after another, a few
+seconds apart:
 
 * kill -9 of a gunicorn web worker (gunicorn starts another);
 * kill -9 of a job worker process while answers are being sent (restarted
   at once, as systemd's ``Restart=always`` would);
 * kill -9 of the LMTP listener while deliveries are open (restarted at once);
-* PostgreSQL going away: every backend of the bench's database terminated
-  with ``pg_terminate_backend`` (PostgreSQL is shared by everything on this
-  machine, so the service itself is not restarted: the clients see the same
-  broken connections a restart gives them);
+* a real PostgreSQL restart: the machine's cluster on the database's port
+  stopped with ``pg_ctlcluster`` (fast shutdown: every connection cut),
+  ``--postgres-down`` seconds down, started again (:mod:`bench.services`;
+  where no cluster can be driven, or with ``--no-postgres-restart``, every
+  backend of the bench database is terminated instead);
 * Redis going away (kill -9 of the private one) and coming back 5 s later;
-* the SMTP server refusing (451) for 8 s, then accepting.
+* the SMTP server refusing (451) for 8 s, then accepting;
+* kill -9 of the job worker running a tagging batch of ``--wiki-pages``
+  pages, mid-batch; it is started again, the batch's lease
+  (``--wiki-lease`` seconds) runs out and a worker resumes it;
+* a wiki timing out: the sandbox Commons' ``php -S`` frozen (SIGSTOP of its
+  process group) for ``--wiki-stall`` seconds while a tagging batch runs,
+  longer than pywikibot's 45 s read timeout, then thawed.
 
-A wiki timing out is not provoked here (the load makes no wiki edits: the
-sandbox wikis take minutes to build); ``tests/integration`` covers it.
+PostgreSQL and the frozen wiki are always brought back, also when the bench
+fails or is interrupted (and by a watcher process should it be killed).
 
 Afterwards, with the load stopped and the answers drained, it checks through
 the database: every message the LMTP client sent is stored exactly once (the
 client offers a message again until it gets 250, as an MTA does); every
 answer the volunteers stored reached the SMTP sink exactly once (or was held
 as "failed" for a volunteer to check when a worker died mid-send, never
-guessed again); no wiki batch is left running; and how many 5xx pages the
-volunteers saw.  Each problem is counted against the fault active when its
-message or answer was first tried.  ``--quick`` runs the embedded desk with
-one cheap fault (the LMTP listener killed), for the test suite.
+guessed again); each tagging batch finished or is resumable, each of its
+pages edited once on the wiki (its api.php) and once in the ticket's history;
+no wiki batch is left running; and how many 5xx pages the volunteers saw, and
+how many of them were 503s ("try again") rather than 500s.  Each problem is
+counted against the fault active when its message or answer was first tried.
+``--quick`` runs the embedded desk with one cheap fault (the LMTP listener
+killed), for the test suite: no wiki, no PostgreSQL.
 """
 
 from __future__ import annotations
@@ -45,9 +59,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -55,6 +71,7 @@ if __package__ in (None, ""):
 import requests
 from sqlalchemy import create_engine, func, select, text
 
+from bench import fault_wiki, services
 from bench.load import (
     MailLog,
     PrivateRedis,
@@ -66,6 +83,16 @@ from bench.load import (
     run_load,
     start_setup,
 )
+from bench.tagging import DEFAULT_DIR
+
+#: The faults, in the order they are injected (``--only`` names some of them).
+FAULTS = ("web", "job", "lmtp", "postgres", "redis", "smtp", "wiki-kill", "wiki-stall")
+#: File prefixes on the sandbox Commons, one set per wiki fault.
+KILL_FILES = "Faults bench worker killed"
+STALL_FILES = "Faults bench wiki stalled"
+PG_FILES = "Faults bench postgres restarted"
+#: The faults that run a tagging batch, and the files each tags.
+WIKI_FILES = {"postgres": PG_FILES, "wiki-kill": KILL_FILES, "wiki-stall": STALL_FILES}
 
 
 @dataclass
@@ -78,6 +105,29 @@ class Fault:
     in_flight: str = ""
     recovered: float | None = None
     note: str = ""
+    batch: tuple[int, str] | None = None  # the tagging batch it ran under: (id, ticket)
+
+
+@dataclass
+class Broken:
+    """What the bench has broken and must mend whatever happens: PostgreSQL, a frozen wiki."""
+
+    cluster: services.Cluster | None = None
+    frozen: int | None = None  # the process group stopped with SIGSTOP
+
+    def mend(self) -> list[str]:
+        """Thaw the wiki, make sure PostgreSQL runs; say what was done."""
+        said = []
+        if self.frozen is not None:
+            services.thaw(self.frozen)
+            said.append(f"wiki server {self.frozen} thawed")
+            self.frozen = None
+        if self.cluster is not None:
+            try:
+                said.append(services.ensure_running(self.cluster))
+            except Exception as exc:  # noqa: BLE001 - said loudly, the caller goes on mending
+                said.append(f"PostgreSQL {self.cluster.label} NOT running: {exc}")
+        return said
 
 
 def children(pid: int) -> list[int]:
@@ -101,10 +151,13 @@ def answers_in_flight(url: str) -> int:
 
 def snapshot(rec: Recorder, url: str) -> str:
     """What is in flight now, in words."""
-    return (
-        f"{rec.in_flight.get('http', 0)} requests, {rec.in_flight.get('lmtp', 0)} deliveries, "
-        f"{answers_in_flight(url)} answers unsent"
-    )
+    # Counted before the query below, which takes longer than a delivery.
+    flying = f"{rec.in_flight.get('http', 0)} requests, {rec.in_flight.get('lmtp', 0)} deliveries"
+    try:
+        unsent = f"{answers_in_flight(url)} answers unsent"
+    except Exception:  # noqa: BLE001 - the database may be the thing that is away
+        unsent = "answers unsent unknown"
+    return f"{flying}, {unsent}"
 
 
 def first_success_after(rec: Recorder, actions: set[str], t0: float, wait: float) -> float | None:
@@ -146,7 +199,9 @@ def inject_all(
     rec: Recorder,
     sink: SmtpSink,
     redis: PrivateRedis | None,
-    quick: bool,
+    args: argparse.Namespace,
+    broken: Broken,
+    wiki: fault_wiki.WikiSide | None,
 ) -> list[Fault]:
     """Inject the faults one after another; return what was seen."""
     faults: list[Fault] = []
@@ -159,7 +214,7 @@ def inject_all(
         try:
             fault.recovered = inject(fault)
         except Exception as exc:  # noqa: BLE001 - a fault that could not be injected is reported
-            fault.note = f"could not inject: {exc}"
+            fault.note = f"{fault.note}; could not inject: {exc}".lstrip("; ")
         fault.ended = time.monotonic()
         faults.append(fault)
         print(f"  {name}: recovered in {fault.recovered} s {fault.note}", flush=True)
@@ -179,7 +234,7 @@ def inject_all(
     while not rec.samples and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(3)
-    if quick:
+    if args.quick:
         run("kill -9 LMTP listener mid-delivery", kill_lmtp)
         return faults
 
@@ -199,14 +254,16 @@ def inject_all(
         return None
 
     def kill_job_worker(fault: Fault) -> float | None:
-        fault.note = "mid-send of answers (no wiki batches in this load)"
+        fault.note = "mid-send of answers"
         t0 = time.monotonic()
         os.killpg(setup.processes["worker1"].pid, signal.SIGKILL)
         setup.processes["worker1"].wait()
         setup.start("worker1")
         return sink_receipt_after(sink, t0, 90)
 
-    def postgres_away(fault: Fault) -> float | None:
+    web_and_mail = {"queue view", "zoom", "mail in (LMTP)"}
+
+    def postgres_cut(fault: Fault) -> float | None:
         fault.note = "simulated: pg_terminate_backend of the bench database's backends"
         name = url.rsplit("/", 1)[1]
         admin = create_engine(
@@ -222,7 +279,39 @@ def inject_all(
                 {"n": name},
             )
         admin.dispose()
-        return first_success_after(rec, {"queue view", "zoom", "mail in (LMTP)"}, t0, 60)
+        return first_success_after(rec, web_and_mail, t0, 60)
+
+    def postgres_restart(fault: Fault) -> float | None:
+        cluster = broken.cluster
+        assert cluster is not None
+        batch_id = None
+        if wiki is not None:
+            # The workers busy too: a tagging batch runs while the server goes away.
+            batch_id, now = tagging(fault, PG_FILES, "Permission for my photos (PostgreSQL)")
+            fault.in_flight = (
+                f"batch of {sum(now.pages.values())} pages: {now.finished} done; "
+                + snapshot(rec, url)
+            )
+        fault.note = (
+            f"pg_ctlcluster {cluster.label} stop (fast), {args.postgres_down:g} s down, start"
+        )
+        t0 = time.monotonic()
+        # Should this process die in between, a watcher starts PostgreSQL again.
+        with services.guard(cluster.command("start"), after=args.postgres_down + 60):
+            try:
+                services.stop(cluster)
+                stopped = time.monotonic()
+                fault.note += f" (stop took {stopped - t0:.1f} s"
+                time.sleep(args.postgres_down)
+            finally:
+                took = services.start(cluster)
+        fault.note += f", start {took:.1f} s)"
+        # Only what succeeds after the stop counts: the server was down in between.
+        back = first_success_after(rec, web_and_mail, stopped, 90)
+        if batch_id is not None:
+            ended = fault_wiki.wait_until_ended(url, batch_id, args.wiki_lease + 60 + 180)
+            fault.note += f"; batch {ended.status} {time.monotonic() - t0:.0f} s after the stop"
+        return None if back is None else back + stopped - t0
 
     def redis_away(fault: Fault) -> float | None:
         assert redis is not None
@@ -239,14 +328,103 @@ def inject_all(
         sink.refuse = False
         return sink_receipt_after(sink, t0, 90)
 
-    run("kill -9 a gunicorn web worker", kill_web_worker)
-    run("kill -9 a job worker mid-send", kill_job_worker)
-    run("kill -9 LMTP listener mid-delivery", kill_lmtp)
-    if url.startswith("postgresql"):
-        run("PostgreSQL connections cut", postgres_away)
-    if redis is not None:
+    def tagging(fault: Fault, prefix: str, subject: str) -> tuple[int, fault_wiki.BatchNow]:
+        """Queue a batch of the files of ``prefix``; return once a sixth of it is done."""
+        assert wiki is not None
+        titles = wiki.titles[prefix]
+        batch_id, number = fault_wiki.start_batch(
+            url, setup.workdir / "wiki-app", setup.env, titles, subject
+        )
+        fault.batch = (batch_id, number)
+        now, _ = fault_wiki.wait_for_pages(url, batch_id, max(3, len(titles) // 6), 180)
+        return batch_id, now
+
+    def resumed(fault: Fault, batch_id: int, t0: float, wait: float) -> float | None:
+        """Seconds from ``t0`` until the batch records a page again; the batch's end noted."""
+        before = fault_wiki.batch_now(url, batch_id).finished
+        now, at = fault_wiki.wait_for_pages(url, batch_id, before + 1, wait)
+        owner = now.owner_pid
+        ended = fault_wiki.wait_until_ended(url, batch_id, 300)
+        fault.note += (
+            f"; pages again {at - t0:.1f} s after the fault" if at is not None else ""
+        ) + f", batch {ended.status} {time.monotonic() - t0:.0f} s after it"
+        if owner is not None:
+            fault.note += f" (resumed by worker pid {owner})"
+        return None if at is None else at - t0
+
+    def kill_worker_mid_batch(fault: Fault) -> float | None:
+        batch_id, now = tagging(fault, KILL_FILES, "Permission for my photos (worker killed)")
+        pid = now.owner_pid
+        role = next(
+            (r for r, p in setup.processes.items() if r.startswith("worker") and p.pid == pid),
+            None,
+        )
+        if now.status != "running" or role is None:
+            fault.note = f"not killed: batch {now.status}, lease {now.lease_owner!r}"
+            return None
+        t0 = time.monotonic()
+        os.killpg(setup.processes[role].pid, signal.SIGKILL)
+        setup.processes[role].wait()
+        killed = fault_wiki.batch_now(url, batch_id)
+        fault.in_flight = (
+            f"batch of {sum(killed.pages.values())} pages in {role} (pid {pid}): "
+            f"{killed.finished} done, {killed.pages.get('running', 0)} being edited; "
+            + snapshot(rec, url)
+        )
+        setup.start(role)
+        fault.note = f"{role} restarted at once; lease {args.wiki_lease:g} s, sweep each minute"
+        return resumed(fault, batch_id, t0, args.wiki_lease + 60 + 120)
+
+    def wiki_stall(fault: Fault) -> float | None:
+        from wikibridge_sandbox.servers import server_pid
+
+        assert wiki is not None
+        batch_id, now = tagging(fault, STALL_FILES, "Permission for my photos (wiki stalled)")
+        pid = server_pid(wiki.state.commons.pid_file)
+        if pid is None or now.status != "running":
+            fault.note = f"not injected: batch {now.status}, wiki server pid {pid}"
+            return None
+        t0 = time.monotonic()
+        with services.guard(["kill", "-CONT", "--", f"-{pid}"], after=args.wiki_stall + 30):
+            services.freeze(pid)
+            broken.frozen = pid
+            frozen = fault_wiki.batch_now(url, batch_id)
+            fault.in_flight = (
+                f"batch of {sum(frozen.pages.values())} pages: {frozen.finished} done, "
+                f"{frozen.pages.get('running', 0)} being edited; " + snapshot(rec, url)
+            )
+            try:
+                time.sleep(args.wiki_stall)
+            finally:
+                services.thaw(pid)
+                broken.frozen = None
+        fault.note = (
+            f"php -S of the sandbox Commons stopped (SIGSTOP) {args.wiki_stall:g} s; "
+            f"lease {args.wiki_lease:g} s, retry after {args.wiki_retry:g} s"
+        )
+        return resumed(fault, batch_id, t0, 300)
+
+    wanted = set(args.only.split(",")) if args.only else set(FAULTS)
+    if "web" in wanted:
+        run("kill -9 a gunicorn web worker", kill_web_worker)
+    if "job" in wanted:
+        run("kill -9 a job worker mid-send", kill_job_worker)
+    if "lmtp" in wanted:
+        run("kill -9 LMTP listener mid-delivery", kill_lmtp)
+    if "postgres" in wanted and url.startswith("postgresql"):
+        if broken.cluster is not None and not args.no_postgres_restart:
+            run("PostgreSQL restarted", postgres_restart)
+        else:
+            run("PostgreSQL connections cut", postgres_cut)
+    if "redis" in wanted and redis is not None:
         run("Redis away 5 s, back empty", redis_away)
-    run("SMTP server refusing 8 s (451)", smtp_refusing)
+    if "smtp" in wanted:
+        run("SMTP server refusing 8 s (451)", smtp_refusing)
+    if wiki is not None:
+        if "wiki-kill" in wanted:
+            run("kill -9 a job worker mid wiki batch", kill_worker_mid_batch)
+        if "wiki-stall" in wanted:
+            run(f"wiki timing out ({args.wiki_stall:g} s silent)", wiki_stall)
     return faults
 
 
@@ -259,6 +437,7 @@ class Tally:
     held: int = 0
     waiting: int = 0
     five_xx: int = 0
+    five_03: int = 0
 
 
 def drain(url: str, seconds: float) -> int:
@@ -346,7 +525,26 @@ def check(
     for sample in rec.samples:
         if 500 <= sample.status < 600:
             tallies[window(sample.at)].five_xx += 1
+            if sample.status == 503:
+                tallies[window(sample.at)].five_03 += 1
     return tallies, totals
+
+
+@contextlib.contextmanager
+def mended_on_exit(broken: Broken) -> Iterator[None]:
+    """Mend what the bench broke on the way out, also on SIGTERM or SIGHUP."""
+
+    def leave(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for said in broken.mend():
+            print(f"afterwards: {said}", flush=True)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -360,21 +558,78 @@ def main(argv: list[str] | None = None) -> None:
         "--drain", type=float, default=150, help="seconds to wait for answers still unsent"
     )
     parser.add_argument("--logs", help="copy the processes' logs into this folder")
+    parser.add_argument(
+        "--sandbox-dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help=f"the sandbox wikis' state folder (default {DEFAULT_DIR}, built the first time)",
+    )
+    parser.add_argument("--port-base", type=int, help="sandbox commons port, meta the next")
+    parser.add_argument(
+        "--wiki-pages", type=int, default=60, help="pages in each faulted tagging batch"
+    )
+    parser.add_argument(
+        "--wiki-stall", type=float, default=50, help="seconds the sandbox Commons is frozen"
+    )
+    parser.add_argument(
+        "--wiki-lease", type=float, default=20, help="WIKI_LEASE_SECONDS of the desk"
+    )
+    parser.add_argument(
+        "--wiki-retry", type=float, default=10, help="WIKI_RETRY_SECONDS of the desk"
+    )
+    parser.add_argument("--no-wiki", action="store_true", help="no sandbox wiki, no wiki faults")
+    parser.add_argument(
+        "--postgres-down", type=float, default=3, help="seconds PostgreSQL stays stopped"
+    )
+    parser.add_argument(
+        "--no-postgres-restart",
+        action="store_true",
+        help="cut the bench database's connections instead of restarting PostgreSQL",
+    )
+    parser.add_argument(
+        "--only", help=f"comma-separated faults to inject, of: {','.join(FAULTS)} (default all)"
+    )
     parser.add_argument("--quick", action="store_true", help="embedded desk, one cheap fault")
     args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(FAULTS) if args.only else set()
+    if unknown:
+        parser.error(f"--only: unknown fault(s) {', '.join(sorted(unknown))}")
     if args.quick:
         args.volunteers, args.mail_rate, args.tickets = 2, 5, min(args.tickets, 200)
+        args.no_wiki = True
+    if args.only and not set(WIKI_FILES) & set(args.only.split(",")):
+        args.no_wiki = True
     kind = "embedded" if args.quick else "multi"
     database = "sqlite" if args.quick else "postgresql"
+    broken = Broken()
     sink = SmtpSink()
     sink.start()
     with (
+        mended_on_exit(broken),
         tempfile.TemporaryDirectory(prefix="wb-faults-") as tmp,
         fresh_database(database, Path(tmp)) as url,
     ):
         from bench.seed_bulk import seed
 
+        restarting = not args.only or "postgres" in args.only.split(",")
+        if database == "postgresql" and restarting and not args.no_postgres_restart:
+            broken.cluster = services.cluster_on(urlsplit(url).port or 5432)
         seed(url, args.tickets)
+        wiki = None
+        if not args.no_wiki:
+            print("faults: sandbox wiki up, resetting the batches' files …", flush=True)
+            wiki = fault_wiki.prepare(
+                args.sandbox_dir,
+                args.port_base,
+                Path(tmp),
+                {
+                    prefix: args.wiki_pages
+                    for fault, prefix in WIKI_FILES.items()
+                    if not args.only or fault in args.only.split(",")
+                },
+                lease_seconds=args.wiki_lease,
+                retry_seconds=args.wiki_retry,
+            )
         redis = None
         if kind == "multi":
             redis = PrivateRedis(Path(tmp), args.redis_port)
@@ -386,6 +641,7 @@ def main(argv: list[str] | None = None) -> None:
             sink.port,
             redis_url=redis.url if redis else None,
             web_workers=2,
+            extra_env=wiki.env if wiki else None,
         )
         engine = create_engine(url)
         with engine.connect() as conn:
@@ -399,19 +655,31 @@ def main(argv: list[str] | None = None) -> None:
             kwargs={"stop": stop, "rec": rec, "mail": mail},
             daemon=True,
         )
+        batches: dict[str, fault_wiki.BatchCount] = {}
         try:
+            restart = (
+                f"PostgreSQL {broken.cluster.label} restarted for real"
+                if broken.cluster is not None
+                else "PostgreSQL connections cut (no cluster restarted)"
+            )
             print(
                 f"faults: {kind} desk on {database}, {args.tickets} tickets, "
-                f"{args.volunteers} volunteers, {args.mail_rate} msg/s",
+                f"{args.volunteers} volunteers, {args.mail_rate} msg/s"
+                + (f"; {restart}" if database == "postgresql" and restarting else "")
+                + (f"; wiki {wiki.state.commons.url}" if wiki else ""),
                 flush=True,
             )
             loader.start()
-            faults = inject_all(setup, rec, sink, redis, args.quick)
+            faults = inject_all(setup, rec, sink, redis, args, broken, wiki)
             time.sleep(2)
             stop.set()
             loader.join(120)
             unsent = drain(url, 20 if args.quick else args.drain)
             tallies, totals = check(url, faults, rec, mail, sink, first_answer_id)
+            for fault in faults:
+                if wiki is not None and fault.batch is not None:
+                    batch_id, number = fault.batch
+                    batches[fault.name] = fault_wiki.count_batch(wiki, url, batch_id, number)
         finally:
             if args.logs:
                 Path(args.logs).mkdir(parents=True, exist_ok=True)
@@ -424,25 +692,37 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(
         "| fault | in flight | lost | doubled | recovered in s | 5xx seen "
-        "| answers still pending after the drain | note |"
+        "| answers still pending after the drain | note | of the 5xx, 503 (try again) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for fault in faults:
         t = tallies[fault.name]
         rec_s = f"{fault.recovered:.1f}" if fault.recovered is not None else "not within the wait"
         note = fault.note
+        lost, doubled = t.lost, t.doubled
+        count = batches.get(fault.name)
+        if count is not None:
+            lost += count.untagged
+            doubled += count.doubled
+            note = (
+                f"{note}; batch {count.verdict}: {count.tagged_once}/{count.pages} pages tagged "
+                f"once (api.php), {count.doubled} edited twice, history {count.history_ok}/"
+                f"{count.pages} with one 'done'"
+            )
         if t.held:
             note = f"{note}; {t.held} answer(s) held as failed for a volunteer to check".lstrip(
                 "; "
             )
         print(
-            f"| {fault.name} | {fault.in_flight} | {t.lost} | {t.doubled} | {rec_s} | "
-            f"{t.five_xx} | {t.waiting} | {note} |"
+            f"| {fault.name} | {fault.in_flight} | {lost} | {doubled} | {rec_s} | "
+            f"{t.five_xx} | {t.waiting} | {note} | {t.five_03} |"
         )
-    print(
-        "| wiki timing out | – | – | – | – | – | – | skipped: the load makes no wiki edits "
-        "(the sandbox wikis are not started by this bench) |"
-    )
+    if wiki is None:
+        why = "--quick" if args.quick else "--no-wiki" if not args.only else "--only"
+        print(
+            f"| wiki timing out | – | – | – | – | – | – | skipped: {why} starts no sandbox wiki "
+            "| – |"
+        )
     between = tallies["(between faults)"]
     print()
     print(
@@ -455,6 +735,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{between.lost} lost, {between.doubled} doubled, {between.five_xx} 5xx",
         flush=True,
     )
+    for name, count in batches.items():
+        print(f"wiki batch of '{name}': {count.verdict}, page outcomes {count.outcomes}")
 
 
 if __name__ == "__main__":

@@ -63,7 +63,9 @@ from cryptography.fernet import Fernet
 
 BIN = Path(sys.executable).parent
 WIKIBRIDGE = str(BIN / "wikibridge")
-GUNICORN = str(BIN / "gunicorn")
+# Through this interpreter: a venv copied from another checkout keeps that
+# checkout's interpreter in its scripts' first line.
+GUNICORN = [sys.executable, "-m", "gunicorn"]
 REDIS_PORT = 6390
 OPEN_STATES = ("new", "open", "pending reminder")
 
@@ -255,10 +257,14 @@ def start_setup(
     *,
     redis_url: str | None = None,
     web_workers: int = 4,
+    extra_env: dict[str, str] | None = None,
 ) -> Setup:
-    """Start ``multi`` (gunicorn, 2 workers, LMTP) or ``embedded`` (one process + LMTP)."""
+    """Start ``multi`` (gunicorn, 2 workers, LMTP) or ``embedded`` (one process + LMTP).
+
+    ``extra_env`` is added to every process's settings (the wikis to edit, say).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
-    env = _settings(database_url, smtp_port, workdir)
+    env = {**_settings(database_url, smtp_port, workdir), **(extra_env or {})}
     port, lmtp_port = free_port(), free_port()
     setup = Setup(kind, f"http://127.0.0.1:{port}", lmtp_port, database_url, env, workdir)
     lmtp = [WIKIBRIDGE, "mail", "lmtp", "--listen", f"127.0.0.1:{lmtp_port}"]
@@ -272,7 +278,7 @@ def start_setup(
         )
         setup.commands = {
             "web": [
-                GUNICORN,
+                *GUNICORN,
                 "--config",
                 "python:wikibridge.web.gunicorn_config",
                 "--workers",
@@ -435,7 +441,10 @@ def volunteer(
             except requests.RequestException:
                 response = None
         ms = (time.perf_counter() - began) * 1000
-        rec.add(Sample(action, time.monotonic(), ms, response.status_code if response else 0))
+        # Not ``if response``: a Response is falsy for 4xx and 5xx, which would
+        # count every error page as "no answer" and hide the 5xx.
+        status = response.status_code if response is not None else 0
+        rec.add(Sample(action, time.monotonic(), ms, status))
         return response
 
     while time.monotonic() < until and not stop.is_set():

@@ -70,7 +70,8 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
         yield f"sqlite:///{workdir / 'bench.sqlite3'}"
         return
     name = f"wikibridge_bench_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    # Pinged before use: the fault bench restarts PostgreSQL meanwhile.
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

@@ -48,13 +48,14 @@ def job_app() -> Flask:
 def _run_wiki_batch(batch_id: int) -> str:
     from huey.exceptions import RetryTask
 
+    from wikibridge.db import DatabaseUnavailable
     from wikibridge.wiki.batches import WikiUnavailable, run_batch
 
     app = job_app()
     with app.app_context():
         try:
             return run_batch(app, batch_id)
-        except WikiUnavailable as exc:
+        except (WikiUnavailable, DatabaseUnavailable) as exc:
             # The batch is back in the queue; the sweep below re-enqueues it
             # too, should this retry be lost with its worker.
             raise RetryTask(str(exc), delay=int(app.config.get("WIKI_RETRY_SECONDS", 60))) from exc
@@ -63,6 +64,7 @@ def _run_wiki_batch(batch_id: int) -> str:
 def _run_wiki_write(write_id: int) -> str:
     from huey.exceptions import RetryTask
 
+    from wikibridge.db import DatabaseUnavailable
     from wikibridge.wiki.faults import WikiUnavailable
     from wikibridge.wiki.writes import run_write
 
@@ -70,7 +72,7 @@ def _run_wiki_write(write_id: int) -> str:
     with app.app_context():
         try:
             return run_write(app, write_id)
-        except WikiUnavailable as exc:
+        except (WikiUnavailable, DatabaseUnavailable) as exc:
             # The write is back in the queue; the sweep re-enqueues it too.
             raise RetryTask(str(exc), delay=int(app.config.get("WIKI_RETRY_SECONDS", 60))) from exc
 

@@ -119,6 +119,58 @@ def test_a_runner_that_lost_its_lease_overwrites_nothing(app, wiki):
         assert alices[0]["revid"] == pages[title].revision
 
 
+def test_the_database_going_away_mid_batch_queues_it_again_and_edits_nothing_twice(app, wiki):
+    """A PostgreSQL restart between a page's edit and its record (found by bench/faults.py).
+
+    The batch is neither stopped for an admin nor its page "failed": it goes
+    back to "queued" for the job's retry, which finds its own edit on the
+    page and records it, so every page carries one edit and one "done".
+    """
+    from sqlalchemy import event
+
+    from wikibridge.db import DatabaseUnavailable
+
+    titles = wiki.files("Database away", [page_text()] * 3)
+    before = {t: wiki.latest(t)["revid"] for t in titles}
+    number = new_ticket(app)
+    batch = new_batch(app, number, titles, "confirm", "Alice", login_id(app, "Alice"))
+    engine = app.extensions["db_engine"]
+    dbapi = engine.dialect.loaded_dbapi
+    sqlite = engine.url.get_backend_name() == "sqlite"
+    armed: list[str] = []
+
+    def database_goes_after_the_edit(action: PageAction) -> None:
+        if not armed:
+            armed.append(action.link.title)
+
+    def refuse_once(*_args: Any) -> None:
+        if armed and armed[-1] != "fired":
+            armed.append("fired")
+            raise dbapi.OperationalError(
+                "database is locked" if sqlite else "server closed the connection unexpectedly"
+            )
+
+    event.listen(engine, "before_cursor_execute", refuse_once)
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            run_batch(app, batch, before_edit=database_goes_after_the_edit)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_once)
+    status, message = batch_row(app, batch)
+    assert status == "queued" and "database went away" in message
+    assert outcomes(app, batch)[armed[0]].status == "running"  # edited, not recorded
+
+    assert run_batch(app, batch) == "done"
+    pages = outcomes(app, batch)
+    assert {p.status for p in pages.values()} == {"done"}, pages
+    assert "recovered" in pages[armed[0]].message
+    entries = history(app, number, "wiki-confirm")
+    assert sorted((e["page"], e["status"]) for e in entries) == sorted((t, "done") for t in titles)
+    for title in titles:
+        newer = [r for r in wiki.revisions(title) if r["revid"] > before[title]]
+        assert [r["user"] for r in newer] == ["Alice"], (title, newer)
+
+
 def test_waiting_for_another_jobs_edits_keeps_the_lease(app, wiki):
     from wikibridge.wiki.pwb import _IDENTITY_LOCK
 

@@ -766,6 +766,42 @@ def test_killed_worker_leaves_nothing_undone_or_done_twice(
     app.extensions["db_engine"].dispose()
 
 
+def test_an_edit_the_wiki_saved_before_its_retry_is_done_not_skipped(app, wiki, oauth_provider):
+    """A wiki that times out: pywikibot sends the edit again, the wiki had saved the first.
+
+    The retry finds nothing to change ("nochange"); the page is tagged by our
+    edit, so it is "done" with that revision, not "skipped" (found by
+    ``bench/faults.py``, the sandbox Commons frozen for 50 s mid-batch).
+    """
+    from wikibridge.wiki.plans import summary, template_names
+    from wikibridge.wiki.wikitext import confirm_permission
+    from wikibridge_sandbox.seed import AdminSession
+
+    (title,) = wiki.files("Saved before retry", [page_text(tag=NO_PERMISSION)])
+    before = wiki.latest(title)["revid"]
+    number = new_ticket(app)
+
+    def first_try_saved_late(action: Any) -> None:
+        # What the timed-out first request did on the wiki: the batch's own edit.
+        text = confirm_permission(wiki.text(title), number, template_names(app.config)).text
+        with AdminSession(oauth_provider.sandbox.commons.api_url) as as_alice:
+            as_alice.login("Alice", password_of(oauth_provider, "Alice"))
+            as_alice.edit(title, text, summary("confirm", number, "Alice", False))
+
+    status, pages, _ = tag_now(
+        app, number, [title], "Alice", login_id(app, "Alice"), before_edit=first_try_saved_late
+    )
+
+    assert status == "done"
+    newer = [r for r in wiki.revisions(title) if r["revid"] > before]
+    assert [r["user"] for r in newer] == ["Alice"], newer
+    assert pages[title].status == "done", pages
+    assert pages[title].revision == newer[0]["revid"]
+    assert [e["status"] for e in history(app, number, "wiki-confirm")] == ["done"]
+    state = link_states(app, number)[title]
+    assert state["tickets"] == [number] and state["revision"] == newer[0]["revid"]
+
+
 def test_more_than_fifty_pages_are_read_fifty_at_a_time(app, wiki):
     first, last = wiki.files("Chunk", [page_text(tag=NO_PERMISSION)] * 2)
     missing = [f"File:{unique('Chunk missing')}.png" for _ in range(53)]

@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import update
 
 from tests.integration.tagging_helpers import Wiki, login_id, pywikibot_config, unique
-from tests.integration.test_login import desk, log_in
+from tests.integration.test_login import desk, log_in, password_of
 from tickets.models import utcnow
 from tickets.wiki_writes import Op, WikiWrite, request_write, writes_for
 from wikibridge.db import new_session
@@ -212,6 +212,86 @@ def test_a_concurrent_edit_is_read_again(app, meta):
     assert run_write(app, write_id, before_save=someone_else) == "done"
     assert edits == [write_id]
     assert meta.text(title) == "== Talk ==\nFirst.\nSecond.\n\n== Other ==\nMeanwhile."
+
+
+def saved_late_by_alice(app: Flask, oauth_provider: Any, meta: Wiki, title: str) -> Any:
+    """A ``before_save`` doing what a timed-out first try did: this write's own edit, saved."""
+    from wikibridge.wiki.write_plans import plan_write
+    from wikibridge.wiki.writes import summary_of
+    from wikibridge_sandbox.seed import AdminSession
+
+    def save(write: WikiWrite) -> None:
+        latest = meta.revisions(title, limit=1)
+        page = latest[0]["slots"]["main"]["content"] if latest else ""
+        plan = plan_write(write.op, bool(latest), page, text=write.text, section=write.section)
+        with AdminSession(oauth_provider.sandbox.meta.api_url) as as_alice:
+            as_alice.login("Alice", password_of(oauth_provider, "Alice"))
+            as_alice.edit(title, plan.text, summary_of(write))
+
+    return save
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["edit", "create"])
+def test_a_write_the_wiki_saved_before_its_retry_is_done(app, meta, oauth_provider, exists):
+    """A wiki that times out: pywikibot sends the edit again, the wiki had saved the first.
+
+    The retry finds nothing to change (an edit) or the page there (a create);
+    the page holds this write's own revision, so the write is "done" with it,
+    not "unchanged" (found by ``bench/faults.py``, a wiki frozen mid-edit).
+    """
+    title = page_title("Saved late")
+    if exists:
+        meta.create(title, "== Talk ==\nFirst.\n")
+        time.sleep(1.1)  # MediaWiki merges edits of the same second into the base revision
+    write_id = queue(app, title, Op.NEW_SECTION, "Hello.", section="Greeting")
+
+    status = run_write(
+        app, write_id, before_save=saved_late_by_alice(app, oauth_provider, meta, title)
+    )
+
+    assert status == "done", row(app, write_id).message
+    revisions = revisions_of(meta, title)
+    ours = [r for r in revisions if r["user"] == "Alice"]
+    assert len(ours) == 1, revisions
+    write = row(app, write_id)
+    assert write.revision == ours[0]["revid"] and "earlier try" in write.message
+
+
+def test_the_database_going_away_after_the_save_queues_the_write_again(app, meta):
+    """A PostgreSQL restart between the save and its record: queued, then "done" once."""
+    from sqlalchemy import event
+
+    from wikibridge.db import DatabaseUnavailable
+
+    title = page_title("Database away")
+    write_id = queue(app, title, Op.NEW_SECTION, "Hello.", section="Greeting")
+    engine = app.extensions["db_engine"]
+    dbapi = engine.dialect.loaded_dbapi
+    sqlite = engine.url.get_backend_name() == "sqlite"
+    armed: list[str] = []
+
+    def refuse_once(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The write's outcome, after its save (the lease's renewal before it passes).
+        if armed == ["saving"] and "UPDATE wiki_write" in statement and "revision" in statement:
+            armed.append("fired")
+            raise dbapi.OperationalError(
+                "database is locked" if sqlite else "server closed the connection unexpectedly"
+            )
+
+    event.listen(engine, "before_cursor_execute", refuse_once)
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            run_write(app, write_id, before_save=lambda _write: armed.append("saving"))
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_once)
+    waiting = row(app, write_id)
+    assert waiting.status == "queued" and "database went away" in waiting.message
+    assert armed == ["saving", "fired"]
+
+    assert run_write(app, write_id) == "done"
+    done = row(app, write_id)
+    assert "recovered" in done.message
+    assert [r["revid"] for r in revisions_of(meta, title)] == [done.revision]
 
 
 def test_a_protected_page_fails_with_the_reason_and_an_admin_retries(app, meta):

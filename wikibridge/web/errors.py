@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import json
+import logging
+
+from flask import Flask, Response, g, render_template, request
 from flask_babel import gettext
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
+
+from wikibridge.db import database_away
+
+log = logging.getLogger(__name__)
+
+#: What a page tells the browser (``Retry-After``) when the database is away:
+#: a PostgreSQL restart or a failover takes seconds to a minute.
+DATABASE_RETRY_SECONDS = 30
 
 
 def _standard_texts() -> dict[int, tuple[str, str]]:
@@ -59,8 +71,47 @@ def _standard_texts() -> dict[int, tuple[str, str]]:
     }
 
 
+def _database_page() -> Response:
+    """503 saying the database is away, without touching the database again."""
+    # The page's header would look the login up: this request shows none.
+    g.login = None
+    retry = str(DATABASE_RETRY_SECONDS)
+    if request.path.startswith("/api/"):
+        body = json.dumps({"error": "database unavailable", "retry_after": DATABASE_RETRY_SECONDS})
+        response = Response(body, status=503, mimetype="application/json")
+    else:
+        messages = [
+            gettext(
+                "The desk cannot reach its database at the moment. Please try again in a minute."
+            )
+        ]
+        if request.method not in ("GET", "HEAD"):
+            messages.append(
+                gettext(
+                    "If you were saving something, open the page again to see whether it was "
+                    "saved before you send it again."
+                )
+            )
+        page = render_template(
+            "error.html", code=503, title=gettext("Service Unavailable"), message=" ".join(messages)
+        )
+        response = Response(page, status=503, mimetype="text/html")
+    response.headers["Retry-After"] = retry
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Render HTTP errors with the site's layout."""
+    """Render HTTP errors with the site's layout; a database that is away is a 503."""
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(exc: DBAPIError) -> Response:
+        if not database_away(exc):
+            # A fault of ours: Flask's own handling logs it and answers 500.
+            raise exc
+        # The driver's first line names the failure (refused, cut, locked), never a password.
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        log.warning("database unavailable (%s: %s); answered 503", type(exc.orig).__name__, reason)
+        return _database_page()
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[str, int]:

@@ -17,6 +17,7 @@ another runner has taken the batch over, and this one rolls back and stops
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tickets.leases import LEASE, LeaseLost, extend, release, runner_id, stalled_ids, take
@@ -31,7 +33,7 @@ from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
 from wikibridge import metrics
 from wikibridge import sessions as login_sessions
-from wikibridge.db import new_session
+from wikibridge.db import DatabaseUnavailable, database_away, new_session
 from wikibridge.sessions import LoginSession
 from wikibridge.wiki.blocks import Block, block_from
 from wikibridge.wiki.credentials import (
@@ -282,6 +284,8 @@ def run_batch(
             return "busy"
         batch = db.get(WikiBatch, batch_id)
         assert batch is not None
+        # Read now: after a failed flush the row cannot be loaded again.
+        wiki = batch.wiki
         runner = _Runner(app, db, batch, owner, on_page, before_edit)
         try:
             try:
@@ -332,7 +336,13 @@ def run_batch(
                 raise
             except LeaseLost:
                 raise
-            except Exception:
+            except Exception as exc:
+                if database_away(exc):
+                    # A restart of the database: nothing to stop for an admin.
+                    metrics.wiki_error(wiki, "database")
+                    why = f"the desk's database went away ({type(exc).__name__})"
+                    runner.requeue(why)
+                    raise DatabaseUnavailable(f"{why}; trying again shortly") from exc
                 # Not retried blindly (it would fail the same way): kept for an admin.
                 metrics.wiki_error(batch.wiki, "internal")
                 log.exception("wiki batch %s stopped", batch_id)
@@ -452,6 +462,20 @@ class _Runner:
             raise LeaseLost(f"batch {self.batch_id} is held by another runner now")
         self.db.commit()
 
+    def requeue(self, why: str) -> None:
+        """Back to "queued" for the job's retry, if the database lets us say so.
+
+        If it does not (still away), the lease runs out and the sweep hands
+        the batch to a worker all the same.
+        """
+        log.warning("wiki batch %s: %s; it is tried again shortly", self.batch_id, why)
+        try:
+            self.db.rollback()
+            self.end("queued", f"{why}; trying again shortly")
+        except (SQLAlchemyError, LeaseLost):
+            with contextlib.suppress(SQLAlchemyError):
+                self.db.rollback()
+
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in
         again, "stopped" until someone resumes it by hand."""
@@ -485,7 +509,8 @@ class _Runner:
             except (NeedsLogin, WikiUnavailable, SignatureRefused, LeaseLost):
                 raise
             except Exception as exc:
-                if is_unavailable(exc) or is_revoked(exc):
+                # The database away: the page's outcome is unknown here, not "failed".
+                if is_unavailable(exc) or is_revoked(exc) or database_away(exc):
                     raise
                 log.exception("page action %s failed", action.id)
                 self.db.rollback()
@@ -565,7 +590,16 @@ class _Runner:
             self._finish(action, "failed", refusal(code, str(edit.get("info", "")), edit), snap)
             return "failed"
         if edit.get("nochange"):
-            self._finish(action, "skipped", "the wiki saw nothing to change", snap)
+            # When the wiki times out, pywikibot sends the edit again; a first try
+            # the wiki saved late leaves the retry nothing to change. The page then
+            # carries our edit: done, with that revision, not skipped.
+            fresh = self._read([snap.title])[snap.title]
+            if fresh.revision != snap.revision and self._ours(fresh):
+                self._finish(
+                    action, "done", f"{plan.message} (saved by an earlier try of this edit)", fresh
+                )
+                return "saved"
+            self._finish(action, "skipped", "the wiki saw nothing to change", fresh)
             return "skipped"
         action.revision = int(edit["newrevid"])
         if plan.undo is None:

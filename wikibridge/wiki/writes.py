@@ -25,12 +25,14 @@ for the bot), which is how a write finds its own revision again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tickets.leases import LeaseLost, runner_id
@@ -45,7 +47,7 @@ from tickets.wiki_writes import (
     writes_for,
 )
 from wikibridge import metrics
-from wikibridge.db import new_session
+from wikibridge.db import DatabaseUnavailable, database_away, new_session
 from wikibridge.wiki.batches import lease_of
 from wikibridge.wiki.credentials import (
     REVOKED,
@@ -95,6 +97,10 @@ def summary_of(write: WikiWrite) -> str:
     # MediaWiki cuts summaries at 500 characters: keep the trace whole.
     asked = asked[: 495 - len(tail)]
     return f"{asked} {tail}" if asked else tail
+
+
+#: A write whose retry found its own first try saved (the wiki answered too late).
+SAVED_BY_EARLIER_TRY = "done (an earlier try of this write was saved; the wiki answered late)"
 
 
 def _carries_tag(comment: str, write_id: int) -> bool:
@@ -159,6 +165,8 @@ def _run_claimed(
     app: Flask, db: Session, write: WikiWrite, owner: str, before_save: Hook | None
 ) -> str:
     runner = _Runner(app, db, write, owner, before_save)
+    # Read now: after a failed flush the row cannot be loaded again.
+    wiki = write.wiki
     try:
         try:
             return runner.run()
@@ -187,7 +195,13 @@ def _run_claimed(
         raise
     except LeaseLost:
         raise
-    except Exception:
+    except Exception as exc:
+        if database_away(exc):
+            # A restart of the database: nothing to stop for an admin.
+            metrics.wiki_error(wiki, "database")
+            why = f"the desk's database went away ({type(exc).__name__})"
+            runner.requeue(why)
+            raise DatabaseUnavailable(f"{why}; trying again shortly") from exc
         # Not retried blindly (it would fail the same way): kept for an admin.
         metrics.wiki_error(write.wiki, "internal")
         log.exception("wiki write %s stopped", write.id)
@@ -224,6 +238,20 @@ class _Runner:
             raise LeaseLost(f"write {self.write_id} is held by another runner now")
         self.db.commit()
         return status
+
+    def requeue(self, why: str) -> None:
+        """Back to "queued" for the job's retry, if the database lets us say so.
+
+        If it does not (still away), the lease runs out and the sweep hands
+        the write to a worker all the same.
+        """
+        log.warning("wiki write %s: %s; it is tried again shortly", self.write_id, why)
+        try:
+            self.db.rollback()
+            self.end("queued", f"{why}; trying again shortly")
+        except (SQLAlchemyError, LeaseLost):
+            with contextlib.suppress(SQLAlchemyError):
+                self.db.rollback()
 
     # --- identity ---------------------------------------------------------------
 
@@ -285,7 +313,7 @@ class _Runner:
         if outcome != "editconflict":
             return outcome
         self.keep_lease()
-        outcome = self._try(site, read_as(site, [write.title])[write.title])
+        outcome = self._try(site, read_as(site, [write.title])[write.title], again=True)
         if outcome != "editconflict":
             return outcome
         return self.end(
@@ -315,13 +343,21 @@ class _Runner:
                     return int(revision["revid"])
         return None
 
-    def _try(self, site: Any, snap: Snapshot) -> str:
-        """Decide and save once; the final status, or "editconflict"."""
+    def _try(self, site: Any, snap: Snapshot, *, again: bool = False) -> str:
+        """Decide and save once; the final status, or "editconflict".
+
+        ``again``: the page was read anew after a conflict, which may have
+        been with this write's own first try (a create the wiki saved late).
+        """
         write = self.write
         if snap.invalid:
             return self.end("failed", f"the title is not valid: {snap.invalid}")
         plan = plan_write(write.op, snap.exists, snap.text, text=write.text, section=write.section)
         if plan.verdict == "unchanged":
+            if again:
+                mine = self._saved_before(site)
+                if mine is not None:
+                    return self.end("done", SAVED_BY_EARLIER_TRY, revision=mine)
             return self.end("unchanged", plan.message)
         if self.before_save is not None:
             self.before_save(write)
@@ -349,6 +385,11 @@ class _Runner:
             code = str(edit.get("code", "refused"))
             return self.end("failed", self._refused(code, str(edit.get("info", "")), edit, snap))
         if edit.get("nochange"):
+            # When the wiki times out, pywikibot sends the edit again; a first
+            # try the wiki saved late leaves the retry nothing to change.
+            mine = self._saved_before(site)
+            if mine is not None and (snap.revision is None or mine > snap.revision):
+                return self.end("done", SAVED_BY_EARLIER_TRY, revision=mine)
             return self.end("unchanged", "the wiki saw nothing to change")
         return self.end("done", message, revision=int(edit["newrevid"]))
 
