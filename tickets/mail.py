@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from typing import Any
 
+from tickets import mail_headers
 from tickets.html import escape_stray_brackets
 from tickets.text import html_to_text
 
@@ -127,7 +128,41 @@ def _raw_values(msg: Message, name: str) -> list[str]:
     return [str(v) for k, v in msg.raw_items() if k.lower() == wanted]
 
 
+def _raw_values_as_is(msg: Message, name: str) -> list[object]:
+    wanted = name.lower()
+    return [v for k, v in msg.raw_items() if k.lower() == wanted]
+
+
+# How the registry reads each header we read (any other: as unstructured text).
+_READERS = {
+    "from": mail_headers.addresses,
+    "to": mail_headers.addresses,
+    "cc": mail_headers.addresses,
+    "message-id": mail_headers.message_id,
+}
+
+
+def _quick(name: str, raw: object) -> str | None:
+    """``str()`` of the registry's header for ``name: raw``, when that needs no parser."""
+    return _READERS.get(name.lower(), mail_headers.unstructured)(raw)
+
+
+def _first_raw(msg: Message, name: str) -> object:
+    """The first ``name`` header's value as it came (``None`` when there is none)."""
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
 def _header(msg: Message, name: str, problems: list[str]) -> str:
+    raw = _first_raw(msg, name)
+    if raw is None:
+        return ""
+    quick = _quick(name, raw)
+    if quick is not None:
+        return quick
     try:
         value = msg.get(name)
         return "" if value is None else str(value)
@@ -137,8 +172,12 @@ def _header(msg: Message, name: str, problems: list[str]) -> str:
 
 
 def _addresses(msg: Message, name: str, problems: list[str]) -> list[str]:
+    quick = [_quick(name, v) for v in _raw_values_as_is(msg, name)]
     try:
-        values = [str(v) for v in msg.get_all(name, failobj=[])]
+        if all(v is not None for v in quick):
+            values = [v for v in quick if v is not None]
+        else:
+            values = [str(v) for v in msg.get_all(name, failobj=[])]
     except Exception as exc:  # noqa: BLE001
         problems.append(f"unreadable {name} header: {exc.__class__.__name__}")
         values = _raw_values(msg, name)
