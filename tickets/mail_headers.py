@@ -15,6 +15,7 @@ generated values.
 from __future__ import annotations
 
 import re
+
 # The registry's own decoder of encoded words (private, untyped): the same
 # bytes become the same text, whatever the charset or the damage.
 from email import _encoded_words  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ and people mix languages; the language only decides which group is tried first.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -47,7 +48,10 @@ def _first_characters(patterns: Iterable[str]) -> str:
     return "".join(sorted(re.escape(c) for c in firsts))
 
 
-_LICENCE = re.compile(f"(?=[{_first_characters(LICENCE_NAMES)}])(?:{'|'.join(LICENCE_NAMES)})")
+@functools.cache
+def _licence() -> re.Pattern[str]:
+    """Any licence's name (compiled on first use: every ``mail deliver`` imports this module)."""
+    return re.compile(f"(?=[{_first_characters(LICENCE_NAMES)}])(?:{'|'.join(LICENCE_NAMES)})")
 
 
 # --- Normalisation and sentences -------------------------------------------------
@@ -116,8 +120,18 @@ def _alternation(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile(joined or r"(?!)")
 
 
-_COMPILED: dict[str, _Compiled] = {
-    p.code: _Compiled(
+_PATTERNS = {p.code: p for p in LANGUAGES}
+
+
+@functools.cache
+def _compiled(code: str) -> _Compiled:
+    """One language's patterns, compiled on first use.
+
+    Compiling all of them took ~20 ms, paid by every process that imported
+    this module; most mail names no licence and never needs them.
+    """
+    p = _PATTERNS[code]
+    return _Compiled(
         p.code,
         _alternation(p.acts),
         _alternation(p.authorship),
@@ -128,8 +142,8 @@ _COMPILED: dict[str, _Compiled] = {
         p.negation_after,
         _alternation(p.complaints),
     )
-    for p in LANGUAGES
-}
+
+
 # Negations of every language count everywhere: "Não autorizo" must stop the
 # Spanish "autorizo" as well as the Portuguese one.  (Chinese is apart: its
 # characters are not words.)
@@ -177,14 +191,18 @@ def _act(patterns: _Compiled, sentence: str) -> str | None:
     return None
 
 
-def _order(language: str | None) -> list[_Compiled]:
-    first = _COMPILED.get((language or "").lower()[:2])
-    rest = [c for c in _COMPILED.values() if c is not first]
-    return [first, *rest] if first else rest
+def _order(language: str | None) -> Iterator[_Compiled]:
+    """Every language's patterns, the detected language's first (each compiled when reached)."""
+    first = (language or "").lower()[:2]
+    if first in _PATTERNS:
+        yield _compiled(first)
+    for code in _PATTERNS:
+        if code != first:
+            yield _compiled(code)
 
 
 def _evidence(act: str, sentence_with_licence: str) -> str:
-    licence = _LICENCE.search(sentence_with_licence)
+    licence = _licence().search(sentence_with_licence)
     named = licence.group(0) if licence else ""
     phrase = act.strip() if not named or named in act else f"{act.strip()} … {named}"
     return phrase[:160]
@@ -208,29 +226,29 @@ def statement_evidence(text: str, language: str | None = None) -> str | None:
 
 
 def _find(text: str, language: str | None) -> str | None:
-    if not _LICENCE.search(text):
+    licence = _licence()
+    if not licence.search(text):
         # Most mail names no licence: one scan, and done.
         return None
     statements = [s for s in _sentences(text) if not _is_question(s)]
-    with_licence = [s for s in statements if _LICENCE.search(s)]
+    with_licence = [s for s in statements if licence.search(s)]
     if not with_licence:
         return None
-    order = _order(language)
-    for patterns in order:
+    for patterns in _order(language):
         for sentence in statements:
             act = _act(patterns, sentence)
             if act is not None:
                 return _evidence(act, with_licence[0])
     # "I took this picture, CC BY-SA 4.0": authorship and licence in one
     # sentence, unless it complains ("… used my photo without asking").
-    claims = [(p, s, c) for p in order for s in statements if (c := _claim(p, s))]
+    claims = [(p, s, c) for p in _order(language) for s in statements if (c := _claim(p, s))]
     for _, sentence, claim in claims:
-        if _LICENCE.search(sentence):
+        if licence.search(sentence):
             return _evidence(claim, sentence)
     # "I took it myself. It may be used under CC BY-SA": a passive permission
     # counts when the writer also claims to be the author.
     if claims:
-        for patterns in order:
+        for patterns in _order(language):
             for sentence in statements:
                 for match in patterns.weak_acts.finditer(sentence):
                     if not _guarded(patterns, sentence, match):
