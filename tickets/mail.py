@@ -128,9 +128,17 @@ def _raw_values(msg: Message, name: str) -> list[str]:
     return [str(v) for k, v in msg.raw_items() if k.lower() == wanted]
 
 
-def _raw_values_as_is(msg: Message, name: str) -> list[object]:
-    wanted = name.lower()
-    return [v for k, v in msg.raw_items() if k.lower() == wanted]
+class _RawHeaders:
+    """A message's header values as they came, by lower-case name (read in one pass)."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self.by_name: dict[str, list[object]] = {}
+        for key, value in msg.raw_items():
+            self.by_name.setdefault(key.lower(), []).append(value)
+
+    def all(self, name: str) -> list[object]:
+        return self.by_name.get(name.lower(), [])
 
 
 # How the registry reads each header we read (any other: as unstructured text).
@@ -147,20 +155,12 @@ def _quick(name: str, raw: object) -> str | None:
     return _READERS.get(name.lower(), mail_headers.unstructured)(raw)
 
 
-def _first_raw(msg: Message, name: str) -> object:
-    """The first ``name`` header's value as it came (``None`` when there is none)."""
-    wanted = name.lower()
-    for key, value in msg.raw_items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
-def _header(msg: Message, name: str, problems: list[str]) -> str:
-    raw = _first_raw(msg, name)
-    if raw is None:
+def _header(headers: _RawHeaders, name: str, problems: list[str]) -> str:
+    values = headers.all(name)
+    if not values:
         return ""
-    quick = _quick(name, raw)
+    msg = headers.msg
+    quick = _quick(name, values[0])
     if quick is not None:
         return quick
     try:
@@ -171,8 +171,15 @@ def _header(msg: Message, name: str, problems: list[str]) -> str:
         return " ".join(_raw_values(msg, name))
 
 
-def _addresses(msg: Message, name: str, problems: list[str]) -> list[str]:
-    quick = [_quick(name, v) for v in _raw_values_as_is(msg, name)]
+def _addresses(headers: _RawHeaders, name: str, problems: list[str]) -> list[str]:
+    msg = headers.msg
+    raw = headers.all(name)
+    plain = [mail_headers.address_specs(v) for v in raw]
+    if all(specs is not None for specs in plain):
+        # What getaddresses finds in the registry's value of plain mailboxes
+        # (and in the unstructured Delivered-To, which is the value itself).
+        return [addr.lower() for specs in plain if specs for addr in specs]
+    quick = [_quick(name, v) for v in raw]
     try:
         if all(v is not None for v in quick):
             values = [v for v in quick if v is not None]
@@ -349,7 +356,8 @@ def parse(raw: bytes) -> ParsedMail:
         )
     if msg.defects:
         problems.extend(d.__class__.__name__ for d in msg.defects)
-    ids = _message_ids(_header(msg, "Message-ID", problems))
+    headers = _RawHeaders(msg)
+    ids = _message_ids(_header(headers, "Message-ID", problems))
     plain_part, html_part = _bodies(msg, problems)
     html = _text_of(html_part, problems) if html_part is not None else None
     if plain_part is not None:
@@ -362,17 +370,17 @@ def parse(raw: bytes) -> ParsedMail:
     else:
         body = ""
     attachments = _attachments(msg, [plain_part, html_part], problems)
-    spam_flag = _header(msg, "X-Spam-Flag", problems).strip().lower()
-    spam_status = _header(msg, "X-Spam-Status", problems).strip().lower()
+    spam_flag = _header(headers, "X-Spam-Flag", problems).strip().lower()
+    spam_status = _header(headers, "X-Spam-Status", problems).strip().lower()
     return ParsedMail(
         message_id=clean(ids[0]) if ids else None,
-        subject=clean(" ".join(_header(msg, "Subject", problems).split())),
-        from_addr=clean(_header(msg, "From", problems)),
-        to=[clean(a) for a in _addresses(msg, "To", problems)],
-        cc=[clean(a) for a in _addresses(msg, "Cc", problems)],
-        delivered_to=[clean(a) for a in _addresses(msg, "Delivered-To", problems)],
-        in_reply_to=[clean(i) for i in _message_ids(_header(msg, "In-Reply-To", problems))],
-        references=[clean(i) for i in _message_ids(_header(msg, "References", problems))],
+        subject=clean(" ".join(_header(headers, "Subject", problems).split())),
+        from_addr=clean(_header(headers, "From", problems)),
+        to=[clean(a) for a in _addresses(headers, "To", problems)],
+        cc=[clean(a) for a in _addresses(headers, "Cc", problems)],
+        delivered_to=[clean(a) for a in _addresses(headers, "Delivered-To", problems)],
+        in_reply_to=[clean(i) for i in _message_ids(_header(headers, "In-Reply-To", problems))],
+        references=[clean(i) for i in _message_ids(_header(headers, "References", problems))],
         body=clean(body),
         html=clean(html) if html is not None else None,
         attachments=attachments,

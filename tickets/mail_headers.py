@@ -120,22 +120,37 @@ def addresses(value: object) -> str | None:
     <addr@host>``, the name of atoms and quoted words (no comments, groups,
     encoded words or escapes).
     """
+    found = _plain_mailboxes(value)
+    return None if found is None else ", ".join(_mailbox(match) for match in found)
+
+
+def address_specs(value: object) -> list[str] | None:
+    """The bare addresses of a header of plain mailboxes (see :func:`addresses`).
+
+    What ``email.utils.getaddresses`` finds in the value, and in what
+    :func:`addresses` makes of it; ``None`` when the value is not that plain.
+    """
+    found = _plain_mailboxes(value)
+    if found is None:
+        return None
+    return [match.group("angle") or match.group("bare") for match in found]
+
+
+def _plain_mailboxes(value: object) -> list[re.Match[str]] | None:
     text = _unfolded(value)
     if text is None or "=?" in text or not text.strip():
         return None
-    found: list[str] = []
+    found: list[re.Match[str]] = []
     pos = 0
     while True:
         match = _MAILBOX.match(text, pos)
         if match is None:
             return None
         pos = match.end()
-        found.append(_mailbox(match))
+        found.append(match)
         if not match.group("comma"):
             break
-    if pos != len(text):
-        return None
-    return ", ".join(found)
+    return found if pos == len(text) else None
 
 
 def _mailbox(match: re.Match[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import email.utils
 from collections.abc import Callable
 
 import pytest
@@ -121,6 +122,13 @@ def check(value: str) -> None:
         quick = read(value)
         if quick is not None:
             assert quick == registry(name, value), (name, value)
+    specs = mail_headers.address_specs(value)
+    if specs is not None:
+        # getaddresses finds them in the value as it came (Delivered-To, read
+        # as unstructured) and in the registry's value of an address header.
+        for text in (value.replace("\r", "").replace("\n", ""), registry("To", value)):
+            assert text is not None
+            assert [a for _, a in email.utils.getaddresses([text]) if a] == specs, value
 
 
 @pytest.mark.parametrize("value", PLAIN)
