@@ -48,7 +48,12 @@ class _ParsedHeadersKept(email.policy.EmailPolicy):
         key = (name.lower(), value)
         header = _HEADERS.get(key)
         if header is None:
-            header = super().header_fetch_parse(name, value)
+            # Every use of a Content-Type (finding parts, boundaries, charsets)
+            # reads it as a string: a plain one needs no parse tree.
+            if key[0] == "content-type":
+                header = mail_headers.content_type(value)
+            if header is None:
+                header = super().header_fetch_parse(name, value)
             if len(_HEADERS) >= _MAX_HEADERS:
                 _HEADERS.clear()  # bounded memory; most values recur within minutes
             _HEADERS[key] = header

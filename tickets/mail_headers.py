@@ -45,6 +45,37 @@ _MESSAGE_ID = re.compile(rf"<{_ADDR_SPEC}>")
 _SPECIALS = frozenset('()<>@,:;."[]\\')
 
 
+# A MIME type and parameters without comments, encoded words or RFC 2231
+# continuations: ``text/plain; charset=utf-8``, ``multipart/mixed; boundary="b"``.
+# (Tokens without "*", "'" and "%", which start RFC 2231's forms.)
+_MIME_WORD = r"[!#$&+.^_`{|}~0-9A-Za-z-]+"
+_QUOTED_VALUE = r'"([\x20\x21\x23-\x5b\x5d-\x7e]*)"'
+_PARAMETER = re.compile(rf";[ ]?({_MIME_WORD})=(?:({_MIME_WORD})|{_QUOTED_VALUE})")
+_CONTENT_TYPE = re.compile(rf"{_MIME_WORD}/{_MIME_WORD}(?:{_PARAMETER.pattern})*")
+
+
+def content_type(value: object) -> str | None:
+    """A Content-Type as ``str()`` of the registry's header: every value quoted.
+
+    Read without the registry, a multipart message's Content-Type (its
+    boundary makes it unlike any other) costs a tenth of parsing it.
+    """
+    text = _unfolded(value)
+    if text is None or "=?" in text:
+        return None
+    head = _CONTENT_TYPE.fullmatch(text)
+    if head is None:
+        return None
+    start = text.find(";")
+    if start < 0:
+        return text
+    parameters = "".join(
+        f'; {match.group(1)}="{match.group(2) if match.group(2) is not None else match.group(3)}"'
+        for match in _PARAMETER.finditer(text, start)
+    )
+    return text[:start] + parameters
+
+
 def _unfolded(value: object) -> str | None:
     """The value as the registry sees it (line breaks removed), if plain ASCII."""
     if not isinstance(value, str):

@@ -75,6 +75,14 @@ PIECES = [
     '"a b"',
     '"a, b"',
     '"a\\"b"',
+    "text/plain",
+    "multipart/mixed",
+    "; charset=",
+    "; name*=",
+    "utf-8",
+    "*0",
+    "%",
+    "'en'",
 ]
 PLAIN = [
     "Anna <user0@example.net>",
@@ -97,6 +105,12 @@ PLAIN = [
     "=?utf-8?q?a?=\r\n =?utf-8?q?b?=",
     "<bench-0-f9c0fa1b1bf1@corpus.example.net>",
     "Re: a plain subject ",
+    'text/plain; charset="utf-8"',
+    "text/plain; charset=utf-8; format=flowed",
+    "text/plain;charset=utf-8",
+    'multipart/alternative; boundary="----=_Part_1_2.3"',
+    'application/pdf; name="report 1.pdf"',
+    "Text/HTML",
 ]
 READERS: list[tuple[str, Callable[[object], str | None]]] = [
     ("Subject", mail_headers.unstructured),
@@ -106,6 +120,7 @@ READERS: list[tuple[str, Callable[[object], str | None]]] = [
     ("From", mail_headers.addresses),
     ("To", mail_headers.addresses),
     ("Cc", mail_headers.addresses),
+    ("Content-Type", mail_headers.content_type),
 ]
 
 
@@ -143,6 +158,8 @@ def test_the_common_ones_take_the_short_way():
     assert mail_headers.addresses('"John Doe" <j@x.org>') == "John Doe <j@x.org>"
     assert mail_headers.unstructured("=?utf-8?q?caf=C3=A9?= =?utf-8?q?_ok?=") == "café ok"
     assert mail_headers.message_id("<a.b@c.d>") == "<a.b@c.d>"
+    assert mail_headers.content_type("text/plain;charset=utf-8") == 'text/plain; charset="utf-8"'
+    assert mail_headers.content_type("text/plain; name*=utf-8''x") is None
     # Left to the registry: comments, groups, 8-bit bytes, broken encoded words.
     assert mail_headers.addresses("a@b.c (Anna)") is None
     assert mail_headers.addresses("team: a@b.c;") is None
