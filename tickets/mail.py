@@ -49,9 +49,12 @@ class _ParsedHeadersKept(email.policy.EmailPolicy):
         header = _HEADERS.get(key)
         if header is None:
             # Every use of a Content-Type (finding parts, boundaries, charsets)
-            # reads it as a string: a plain one needs no parse tree.
+            # reads it as a string, and of a Content-Disposition its string
+            # and its type: a plain one needs no parse tree.
             if key[0] == "content-type":
                 header = mail_headers.content_type(value)
+            elif key[0] == "content-disposition":
+                header = mail_headers.content_disposition(value)
             if header is None:
                 header = super().header_fetch_parse(name, value)
             if len(_HEADERS) >= _MAX_HEADERS:

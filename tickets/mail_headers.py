@@ -49,9 +49,18 @@ _SPECIALS = frozenset('()<>@,:;."[]\\')
 # continuations: ``text/plain; charset=utf-8``, ``multipart/mixed; boundary="b"``.
 # (Tokens without "*", "'" and "%", which start RFC 2231's forms.)
 _MIME_WORD = r"[!#$&+.^_`{|}~0-9A-Za-z-]+"
-_QUOTED_VALUE = r'"([\x20\x21\x23-\x5b\x5d-\x7e]*)"'
+_QUOTED_VALUE = r'"([\x20\x21\x23-\x5b\x5d-\x7e]+)"'
 _PARAMETER = re.compile(rf";[ ]?({_MIME_WORD})=(?:({_MIME_WORD})|{_QUOTED_VALUE})")
 _CONTENT_TYPE = re.compile(rf"{_MIME_WORD}/{_MIME_WORD}(?:{_PARAMETER.pattern})*")
+
+
+_DISPOSITION = re.compile(rf"{_MIME_WORD}(?:{_PARAMETER.pattern})*")
+
+
+class Disposition(str):
+    """A plain Content-Disposition as the registry's header has it: its text and its type."""
+
+    content_disposition: str
 
 
 def content_type(value: object) -> str | None:
@@ -60,18 +69,36 @@ def content_type(value: object) -> str | None:
     Read without the registry, a multipart message's Content-Type (its
     boundary makes it unlike any other) costs a tenth of parsing it.
     """
-    text = _unfolded(value)
-    if text is None or "=?" in text:
+    return _parameterised(value, _CONTENT_TYPE)
+
+
+def content_disposition(value: object) -> Disposition | None:
+    """A Content-Disposition as the registry's header, for what the email package reads of it.
+
+    Its text (``str()``, every value quoted) and ``content_disposition``,
+    the type in lower case (all ``EmailMessage.is_attachment`` looks at).
+    """
+    text = _parameterised(value, _DISPOSITION)
+    if text is None:
         return None
-    head = _CONTENT_TYPE.fullmatch(text)
-    if head is None:
+    header = Disposition(text)
+    header.content_disposition = text.split(";", 1)[0].lower()
+    return header
+
+
+def _parameterised(value: object, head: re.Pattern[str]) -> str | None:
+    text = _unfolded(value)
+    if text is None or "=?" in text or head.fullmatch(text) is None:
         return None
     start = text.find(";")
     if start < 0:
         return text
+    found = list(_PARAMETER.finditer(text, start))
+    if len({match.group(1).lower() for match in found}) < len(found):
+        return None  # a name twice: the registry keeps one of them
     parameters = "".join(
         f'; {match.group(1)}="{match.group(2) if match.group(2) is not None else match.group(3)}"'
-        for match in _PARAMETER.finditer(text, start)
+        for match in found
     )
     return text[:start] + parameters
 

@@ -83,6 +83,8 @@ PIECES = [
     "*0",
     "%",
     "'en'",
+    "attachment",
+    "; filename=",
 ]
 PLAIN = [
     "Anna <user0@example.net>",
@@ -111,6 +113,8 @@ PLAIN = [
     'multipart/alternative; boundary="----=_Part_1_2.3"',
     'application/pdf; name="report 1.pdf"',
     "Text/HTML",
+    'attachment; filename="p1.jpg"',
+    "inline;filename=x.png; size=12",
 ]
 READERS: list[tuple[str, Callable[[object], str | None]]] = [
     ("Subject", mail_headers.unstructured),
@@ -121,6 +125,7 @@ READERS: list[tuple[str, Callable[[object], str | None]]] = [
     ("To", mail_headers.addresses),
     ("Cc", mail_headers.addresses),
     ("Content-Type", mail_headers.content_type),
+    ("Content-Disposition", mail_headers.content_disposition),
 ]
 
 
@@ -137,6 +142,10 @@ def check(value: str) -> None:
         quick = read(value)
         if quick is not None:
             assert quick == registry(name, value), (name, value)
+    disposition = mail_headers.content_disposition(value)
+    if disposition is not None:
+        header = email.policy.default.header_fetch_parse("Content-Disposition", value)
+        assert disposition.content_disposition == header.content_disposition
     specs = mail_headers.address_specs(value)
     if specs is not None:
         # getaddresses finds them in the value as it came (Delivered-To, read
@@ -171,3 +180,32 @@ def test_the_common_ones_take_the_short_way():
 @settings(max_examples=3000, deadline=None)
 def test_any_value_read_the_short_way_is_the_registrys(value):
     check(value)
+
+
+mime_words = st.sampled_from(
+    ["text", "plain", "attachment", "x-y", "utf-8", "p1.jpg", "A", "=", ""]
+)
+mime_values = st.one_of(
+    st.lists(mime_words, min_size=1, max_size=3).map("".join),
+    st.lists(st.sampled_from([*PIECES[:40], "a b", ";", "/"]), max_size=4).map(
+        lambda parts: '"' + "".join(parts) + '"'
+    ),
+)
+mime_parameters = st.tuples(
+    st.sampled_from(["; ", ";", " ; ", ";  ", "; \r\n "]),
+    st.sampled_from(["charset", "name", "filename", "NAME", "size", "name*", "name*0", "b"]),
+    st.sampled_from(["=", " = ", "= "]),
+    mime_values,
+).map("".join)
+
+
+@given(
+    st.sampled_from(
+        ["text/plain", "multipart/mixed", "attachment", "inline", "Text/HTML", "a/b/c"]
+    ),
+    st.lists(mime_parameters, max_size=4).map("".join),
+    st.sampled_from(["", ";", " ", "(c)"]),
+)
+@settings(max_examples=2000, deadline=None)
+def test_mime_headers_read_the_short_way_are_the_registrys(head, parameters, tail):
+    check(head + parameters + tail)
