@@ -304,7 +304,11 @@ def _protocol_class() -> type[Any]:
             rcpts = len(self.envelope.rcpt_tos) if self.envelope is not None else 0
             self._counts = _Counts(recipients=rcpts)
             try:
-                if self.data_size_limit is None and not self._decode_data:
+                if (
+                    self.data_size_limit is None
+                    and not self._decode_data
+                    and self.line_length_limit >= _UNLIMITED
+                ):
                     await self._receive_data(arg)
                 else:  # limits to enforce line by line: aiosmtpd's own reading
                     await super().smtp_DATA(arg)
