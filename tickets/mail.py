@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from typing import Any
 
+from tickets import mail_headers
 from tickets.html import escape_stray_brackets
 from tickets.text import html_to_text
 
@@ -47,7 +48,15 @@ class _ParsedHeadersKept(email.policy.EmailPolicy):
         key = (name.lower(), value)
         header = _HEADERS.get(key)
         if header is None:
-            header = super().header_fetch_parse(name, value)
+            # Every use of a Content-Type (finding parts, boundaries, charsets)
+            # reads it as a string, and of a Content-Disposition its string
+            # and its type: a plain one needs no parse tree.
+            if key[0] == "content-type":
+                header = mail_headers.content_type(value)
+            elif key[0] == "content-disposition":
+                header = mail_headers.content_disposition(value)
+            if header is None:
+                header = super().header_fetch_parse(name, value)
             if len(_HEADERS) >= _MAX_HEADERS:
                 _HEADERS.clear()  # bounded memory; most values recur within minutes
             _HEADERS[key] = header
@@ -127,7 +136,41 @@ def _raw_values(msg: Message, name: str) -> list[str]:
     return [str(v) for k, v in msg.raw_items() if k.lower() == wanted]
 
 
-def _header(msg: Message, name: str, problems: list[str]) -> str:
+class _RawHeaders:
+    """A message's header values as they came, by lower-case name (read in one pass)."""
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self.by_name: dict[str, list[object]] = {}
+        for key, value in msg.raw_items():
+            self.by_name.setdefault(key.lower(), []).append(value)
+
+    def all(self, name: str) -> list[object]:
+        return self.by_name.get(name.lower(), [])
+
+
+# How the registry reads each header we read (any other: as unstructured text).
+_READERS = {
+    "from": mail_headers.addresses,
+    "to": mail_headers.addresses,
+    "cc": mail_headers.addresses,
+    "message-id": mail_headers.message_id,
+}
+
+
+def _quick(name: str, raw: object) -> str | None:
+    """``str()`` of the registry's header for ``name: raw``, when that needs no parser."""
+    return _READERS.get(name.lower(), mail_headers.unstructured)(raw)
+
+
+def _header(headers: _RawHeaders, name: str, problems: list[str]) -> str:
+    values = headers.all(name)
+    if not values:
+        return ""
+    msg = headers.msg
+    quick = _quick(name, values[0])
+    if quick is not None:
+        return quick
     try:
         value = msg.get(name)
         return "" if value is None else str(value)
@@ -136,9 +179,20 @@ def _header(msg: Message, name: str, problems: list[str]) -> str:
         return " ".join(_raw_values(msg, name))
 
 
-def _addresses(msg: Message, name: str, problems: list[str]) -> list[str]:
+def _addresses(headers: _RawHeaders, name: str, problems: list[str]) -> list[str]:
+    msg = headers.msg
+    raw = headers.all(name)
+    plain = [mail_headers.address_specs(v) for v in raw]
+    if all(specs is not None for specs in plain):
+        # What getaddresses finds in the registry's value of plain mailboxes
+        # (and in the unstructured Delivered-To, which is the value itself).
+        return [addr.lower() for specs in plain if specs for addr in specs]
+    quick = [_quick(name, v) for v in raw]
     try:
-        values = [str(v) for v in msg.get_all(name, failobj=[])]
+        if all(v is not None for v in quick):
+            values = [v for v in quick if v is not None]
+        else:
+            values = [str(v) for v in msg.get_all(name, failobj=[])]
     except Exception as exc:  # noqa: BLE001
         problems.append(f"unreadable {name} header: {exc.__class__.__name__}")
         values = _raw_values(msg, name)
@@ -310,7 +364,8 @@ def parse(raw: bytes) -> ParsedMail:
         )
     if msg.defects:
         problems.extend(d.__class__.__name__ for d in msg.defects)
-    ids = _message_ids(_header(msg, "Message-ID", problems))
+    headers = _RawHeaders(msg)
+    ids = _message_ids(_header(headers, "Message-ID", problems))
     plain_part, html_part = _bodies(msg, problems)
     html = _text_of(html_part, problems) if html_part is not None else None
     if plain_part is not None:
@@ -323,17 +378,17 @@ def parse(raw: bytes) -> ParsedMail:
     else:
         body = ""
     attachments = _attachments(msg, [plain_part, html_part], problems)
-    spam_flag = _header(msg, "X-Spam-Flag", problems).strip().lower()
-    spam_status = _header(msg, "X-Spam-Status", problems).strip().lower()
+    spam_flag = _header(headers, "X-Spam-Flag", problems).strip().lower()
+    spam_status = _header(headers, "X-Spam-Status", problems).strip().lower()
     return ParsedMail(
         message_id=clean(ids[0]) if ids else None,
-        subject=clean(" ".join(_header(msg, "Subject", problems).split())),
-        from_addr=clean(_header(msg, "From", problems)),
-        to=[clean(a) for a in _addresses(msg, "To", problems)],
-        cc=[clean(a) for a in _addresses(msg, "Cc", problems)],
-        delivered_to=[clean(a) for a in _addresses(msg, "Delivered-To", problems)],
-        in_reply_to=[clean(i) for i in _message_ids(_header(msg, "In-Reply-To", problems))],
-        references=[clean(i) for i in _message_ids(_header(msg, "References", problems))],
+        subject=clean(" ".join(_header(headers, "Subject", problems).split())),
+        from_addr=clean(_header(headers, "From", problems)),
+        to=[clean(a) for a in _addresses(headers, "To", problems)],
+        cc=[clean(a) for a in _addresses(headers, "Cc", problems)],
+        delivered_to=[clean(a) for a in _addresses(headers, "Delivered-To", problems)],
+        in_reply_to=[clean(i) for i in _message_ids(_header(headers, "In-Reply-To", problems))],
+        references=[clean(i) for i in _message_ids(_header(headers, "References", problems))],
         body=clean(body),
         html=clean(html) if html is not None else None,
         attachments=attachments,

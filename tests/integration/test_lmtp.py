@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import threading
@@ -240,6 +241,64 @@ def test_long_lines_are_accepted(app, listener):
     )
     [(code, _)] = send(listener.port, raw, ["info@wikimedia.org"])
     assert code == 250
+
+
+def raw_session(port: int, data: bytes, pieces: int = 1) -> list[bytes]:
+    """LHLO, MAIL, RCPT and DATA written by hand, ``data`` (stuffed, with its
+    final ".") in ``pieces`` writes; every reply line the listener sent."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        reader = sock.makefile("rb")
+
+        def reply() -> list[bytes]:
+            lines = [reader.readline()]
+            while lines[-1][3:4] == b"-":
+                lines.append(reader.readline())
+            return lines
+
+        got = reply()
+        for command in (
+            b"LHLO test.example.org",
+            b"MAIL FROM:<a@example.org>",
+            b"RCPT TO:<info@wikimedia.org>",
+            b"DATA",
+        ):
+            sock.sendall(command + b"\r\n")
+            got += reply()
+        step = max(1, len(data) // pieces)
+        for start in range(0, len(data), step):
+            sock.sendall(data[start : start + step])
+        got += reply()
+        sock.sendall(b"QUIT\r\n")
+        got += reply()
+        return got
+
+
+@pytest.mark.parametrize("pieces", [1, 7, 1000])
+def test_data_is_unstuffed_and_kept_exactly(app, listener, pieces):
+    # A client doubles a line's leading dot (RFC 5321, 4.5.2); a line of "."
+    # alone ends the data, a dot elsewhere (after a bare LF, at a line's end)
+    # is text.  Sent whole, in pieces, and a byte at a time near the end.
+    header = b"From: a@example.org\r\nTo: info@wikimedia.org\r\nSubject: dots\r\n"
+    body = b"..starts with a dot\r\n...two\r\nends with one.\r\nbare\n.\r\nx\r\n"
+    sent = header + f"Message-ID: <dots-{pieces}@x>\r\n\r\n".encode() + body + b".\r\n"
+    replies = raw_session(listener.port, sent, pieces)
+
+    assert replies[0].startswith(b"220")
+    lhlo = replies[1:-5]  # then MAIL, RCPT, DATA, the data and QUIT
+    assert [line[:4] for line in lhlo] == [b"250-"] * (len(lhlo) - 1) + [b"250 "]
+    assert replies[-2].startswith(b"250 2.0.0 ") and replies[-1].startswith(b"221")
+    with new_session(app) as db:
+        stored = db.scalars(select(RawMessage)).one()
+        expected = sent[: -len(b".\r\n")].replace(b"\r\n.", b"\r\n")
+        assert raw_bytes(stored) == expected
+        assert b"\r\n.starts with a dot\r\n..two\r\n" in expected
+
+
+def test_empty_data_is_stored_too(app, listener):
+    replies = raw_session(listener.port, b".\r\n")
+    assert replies[-2].startswith(b"250 2.0.0 ")
+    with new_session(app) as db:
+        assert raw_bytes(db.scalars(select(RawMessage)).one()) == b""
 
 
 def test_parse_listen():
