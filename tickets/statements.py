@@ -23,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from re import _constants, _parser  # type: ignore[attr-defined]
+from re import _constants, _parser  # type: ignore[attr-defined,unused-ignore]
 from typing import Any
 
 from tickets.statement_patterns import LANGUAGES, LICENCE_NAMES
