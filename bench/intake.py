@@ -108,8 +108,17 @@ def wikibridge_command() -> str:
 
 
 def clean_environ() -> dict[str, str]:
-    """This process's environment without any ``WIKIBRIDGE_*`` setting of the caller."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("WIKIBRIDGE_")}
+    """This process's environment without any ``WIKIBRIDGE_*`` setting of the caller.
+
+    Nor ``PYTHONDONTWRITEBYTECODE``: an installed package has its bytecode
+    compiled, so the processes measured here may cache theirs (the warm-up
+    delivery does) instead of compiling the project's modules every time.
+    """
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WIKIBRIDGE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
 
 def app_environ(database_url: str, instance: Path) -> dict[str, str]:

@@ -151,12 +151,13 @@ def postgresql_params(url: str) -> dict[str, Any] | None:
         # As SQLAlchemy reads it: user and password up to the first "@",
         # the user without ":" or "/", both percent-encoded.
         userinfo, _, rest = rest.partition("@")
-        user, colon, password = userinfo.partition(":")
+        user, _, password = userinfo.partition(":")
         if "/" in user:
             return None
+        # Empty parts are left out, as SQLAlchemy leaves them out.
         if user:
             params["user"] = unquote(user)
-        if colon:
+        if password:
             params["password"] = unquote(password)
     location, _, query = rest.partition("?")
     hostport, _, database = location.partition("/")
