@@ -7,7 +7,8 @@ connection; the listener, ``mail import`` and the web run the very same
 statements on their SQLAlchemy connection (:meth:`Db.over`), inside its
 transaction, so every way in writes identical rows.
 
-Standard library only: no SQLAlchemy is imported here, at any time.
+Standard library only: SQLAlchemy is imported only when a SQLAlchemy session
+or connection is handed in (:func:`as_db`).
 """
 
 from __future__ import annotations
