@@ -29,8 +29,8 @@ def test_named_parameters_become_pyformat_for_psycopg():
     ],
 )
 def test_sqlite_timestamps_are_written_as_sqlalchemy_writes_them(when):
-    process = DateTime(timezone=True).dialect_impl(sqlite.dialect()).bind_processor(
-        sqlite.dialect()
+    process = (
+        DateTime(timezone=True).dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
     )
     assert process is not None
     assert sqlite_timestamp(when) == process(when)
