@@ -49,8 +49,8 @@ def deliver(raw: bytes, queue: str | None) -> int:
 
     Where ``wikibridge mail lmtp`` runs for the same instance, the message is
     handed to it (:mod:`wikibridge.mail.handoff`): same exit codes, same
-    printed number, without starting SQLAlchemy here.  Otherwise it is
-    stored by this process.
+    printed number, without parsing it or opening the database here.
+    Otherwise it is stored by this process (:func:`store`).
     """
     from wikibridge.mail.handoff import hand_off, pipe_socket
 
