@@ -9,7 +9,8 @@ Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`;
 
 * ``pipe``: ``wikibridge mail deliver < msg``, one process per message, in turn
   (as an MTA's pipe transport runs it, without parallelism), nothing else running;
-  its p50 beside ``python -c "import email"`` of the same run;
+  its p50 beside ``python -c "import email"`` of the same run (the start-up
+  figures' median, and one timed before each message, in turn with them);
 * ``pipe-handoff``: the same with ``wikibridge mail lmtp`` running on the
   instance, so each process hands its message to the listener;
 * ``lmtp``: one ``wikibridge mail lmtp`` process; one ``smtplib.LMTP`` client
@@ -108,8 +109,17 @@ def wikibridge_command() -> str:
 
 
 def clean_environ() -> dict[str, str]:
-    """This process's environment without any ``WIKIBRIDGE_*`` setting of the caller."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("WIKIBRIDGE_")}
+    """This process's environment without any ``WIKIBRIDGE_*`` setting of the caller.
+
+    Nor ``PYTHONDONTWRITEBYTECODE``: an installed package has its bytecode
+    compiled, so the processes measured here may cache theirs (the warm-up
+    delivery does) instead of compiling the project's modules every time.
+    """
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WIKIBRIDGE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
 
 def app_environ(database_url: str, instance: Path) -> dict[str, str]:
@@ -199,6 +209,10 @@ def _kind(url: str) -> str:
 
 #: Per-message seconds of each pipe run, by "path|database" (for their medians).
 PIPE_TIMES: dict[str, list[float]] = {}
+#: ``python -c "import email"`` timed before each of those messages: on a
+#: shared machine the load moves between the start-up figures and a pipe
+#: run, so the pipe is also compared with a yardstick taken in turn with it.
+PIPE_BASELINES: dict[str, list[float]] = {}
 
 
 def _pipe_deliveries(messages: list[bytes], env: dict[str, str], label: str) -> float:
@@ -211,10 +225,21 @@ def _pipe_deliveries(messages: list[bytes], env: dict[str, str], label: str) -> 
             raise RuntimeError(f"mail deliver exited {done.returncode}: {done.stderr[-500:]!r}")
         return time.perf_counter() - began
 
+    def yardstick() -> float:
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import email"], env=env, check=True, timeout=60)
+        return time.perf_counter() - began
+
     deliver(WARMUP)
-    started = time.perf_counter()
-    PIPE_TIMES[label] = [deliver(raw) for raw in messages]
-    return time.perf_counter() - started
+    times, baselines = [], []
+    seconds = 0.0
+    for raw in messages:
+        baselines.append(yardstick())
+        times.append(deliver(raw))
+        seconds += times[-1]
+    PIPE_TIMES[label] = times
+    PIPE_BASELINES[label] = baselines
+    return seconds
 
 
 def run_pipe(messages: list[bytes], url: str, workdir: Path) -> float:
@@ -812,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
         line = f"{PATH_LABELS[path]} on {database}: p50 {p50 * 1000:.0f} ms per message"
         if startup is not None:
             line += f" = {p50 / startup.python_email:.1f} x python -c 'import email'"
+        yardstick = statistics.median(PIPE_BASELINES[label])
+        line += f" (timed in turn with it: {yardstick * 1000:.0f} ms, {p50 / yardstick:.1f} x)"
         print(line)
     for database, share in BULK_PREPARE_SHARE.items():
         print(f"bulk on {database}: {share:.0%} of the time preparing, the rest writing")

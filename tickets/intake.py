@@ -15,18 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Connection
-
 from tickets import intake_rows as rows
 from tickets import mail as mailparse
+from tickets.clock import utcnow
 from tickets.html import sanitise
 from tickets.intake_rows import followed_up, stored_delivery
-from tickets.models import Blob, RawMessage, Ticket, utcnow
 from tickets.routing import Decision, Detector, Policy, route
-from tickets.tickets import insert_ignoring_conflicts
+from tickets.sql import Db, as_db
 
 if TYPE_CHECKING:
+    # Only the web and the tools hand in SQLAlchemy sessions and connections;
+    # the mail pipe stores through :class:`tickets.sql.Db` without importing it.
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
+
+    from tickets.models import Blob, RawMessage, Ticket
 
 
 @dataclass(frozen=True)
@@ -59,15 +62,15 @@ def routing_view(parsed: mailparse.ParsedMail, envelope: Sequence[str]) -> mailp
     return dataclasses.replace(parsed, delivered_to=[*parsed.delivered_to, *extra])
 
 
-def is_known(session: Session | Connection, parsed: mailparse.ParsedMail) -> bool:
+def is_known(session: Session | Connection | Db, parsed: mailparse.ParsedMail) -> bool:
     """Whether ``parsed`` is stored already or follows up a stored ticket (reads only).
 
     Such a message needs no routing (no language detection, no model to load).
     """
-    conn = _connection(session)
-    if parsed.content_sha256 and stored_delivery(conn, parsed.content_sha256) is not None:
+    db = as_db(session)
+    if parsed.content_sha256 and stored_delivery(db, parsed.content_sha256) is not None:
         return True
-    return followed_up(conn, parsed) is not None
+    return followed_up(db, parsed) is not None
 
 
 def decide(
@@ -88,15 +91,17 @@ def decide(
     made beforehand (outside the write transaction).
     """
     if session is not None:
-        conn = _connection(session)
+        from tickets.models import Ticket
+
+        db = as_db(session)
         if parsed.content_sha256:
-            stored = stored_delivery(conn, parsed.content_sha256)
+            stored = stored_delivery(db, parsed.content_sha256)
             if stored is not None:
                 ticket_id, _number, queue = stored
                 return Decision(
                     queue, "duplicate", reason="the same message is stored"
                 ), session.get(Ticket, ticket_id)
-        follow = followed_up(conn, parsed)
+        follow = followed_up(db, parsed)
         if follow is not None:
             found, why = follow
             return Decision(found.queue, "followup", reason=why), session.get(Ticket, found.id)
@@ -217,6 +222,9 @@ def prepare(raw: bytes, max_bytes: int | None = None, envelope_to: Sequence[str]
 
 def store_blob(session: Session, data: bytes) -> str:
     """Store ``data`` once by its SHA-256 (a second copy costs nothing); return the hash."""
+    from tickets.models import Blob
+    from tickets.tickets import insert_ignoring_conflicts
+
     digest = hashlib.sha256(data).hexdigest()
     session.execute(
         insert_ignoring_conflicts(
@@ -236,34 +244,14 @@ def blob_bytes(blob: Blob) -> bytes:
     return zlib.decompress(blob.data) if blob.compression == "zlib" else blob.data
 
 
-def begin_write(session: Session | Connection) -> None:
-    """Start the transaction as a writer from its first statement.
-
-    SQLite lets only one writer in; a transaction that reads first and writes
-    later fails at once if another wrote in between, instead of waiting its
-    turn.  ``BEGIN IMMEDIATE`` queues the delivery up front.  PostgreSQL
-    needs nothing: the counter row's lock orders deliveries there.
-    """
-    connection = _connection(session)
-    if connection.dialect.name != "sqlite":
-        return
-    # pysqlite opens its own transaction only before a write, so earlier reads
-    # leave it outside one; ask the driver, not SQLAlchemy.
-    if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+def begin_write(session: Session | Connection | Db) -> None:
+    """Start the transaction as a writer from its first statement (see :meth:`Db.begin_write`)."""
+    as_db(session).begin_write()
 
 
 def raw_bytes(row: RawMessage) -> bytes:
     """The message exactly as received."""
     return zlib.decompress(row.data) if row.compression == "zlib" else row.data
-
-
-def _connection(session: Session | Connection) -> Connection:
-    """The connection under ``session`` (its pending ORM changes flushed first)."""
-    if isinstance(session, Connection):
-        return session
-    session.flush()
-    return session.connection()
 
 
 def deliver(
@@ -291,7 +279,7 @@ def deliver(
 
 
 def store_incoming(
-    session: Session | Connection,
+    session: Session | Connection | Db,
     incoming: Incoming,
     *,
     policy: Policy,
@@ -314,30 +302,31 @@ def store_incoming(
     ``number``: an archive's ticket number, kept when valid and free.
     ``earlier``: deliveries of this transaction by content digest (filled in).
     """
-    conn = _connection(session)
-    begin_write(conn)
+    db = as_db(session)
+    db.begin_write()
     key = incoming.content_sha256
     if earlier is not None and key in earlier:
         return dataclasses.replace(earlier[key], rule="duplicate", created=False, reason="")
-    result = _store(conn, incoming, policy, detector, system_id, forced_queue, routed, number)
+    result = _store(db, incoming, policy, detector, system_id, forced_queue, routed, number)
     if earlier is not None and key:
         earlier[key] = result
-    if not isinstance(session, Connection):
+    expire_all = getattr(session, "expire_all", None)
+    if expire_all is not None:
         # Rows were written beside the ORM (a reopened ticket): objects the
         # session holds must be read again.
-        session.expire_all()
+        expire_all()
     return result
 
 
-def _duplicate(conn: Connection, incoming: Incoming) -> Delivery | None:
-    stored = rows.stored_delivery(conn, incoming.content_sha256)
+def _duplicate(db: Db, incoming: Incoming) -> Delivery | None:
+    stored = rows.stored_delivery(db, incoming.content_sha256)
     if stored is None:
         return None
     return Delivery(stored[1], stored[2], "duplicate", False, too_large=incoming.too_large)
 
 
 def _store(
-    conn: Connection,
+    db: Db,
     incoming: Incoming,
     policy: Policy,
     detector: Detector,
@@ -348,10 +337,10 @@ def _store(
 ) -> Delivery:
     parsed = incoming.parsed
     if incoming.content_sha256:
-        duplicate = _duplicate(conn, incoming)
+        duplicate = _duplicate(db, incoming)
         if duplicate is not None:
             return duplicate
-    follow = rows.followed_up(conn, parsed)
+    follow = rows.followed_up(db, parsed)
     if follow is not None:
         decision = Decision(follow[0].queue, "followup", reason=follow[1])
     elif forced_queue:
@@ -359,7 +348,7 @@ def _store(
     else:
         decision = routed or route(routing_view(parsed, incoming.envelope_to), policy, detector)
     raw_id = rows.insert_raw(
-        conn,
+        db,
         sha256=parsed.sha256,
         content_sha256=incoming.content_sha256,
         size=incoming.raw_size,
@@ -368,19 +357,19 @@ def _store(
     )
     if raw_id is None:
         # Another delivery of the same message committed while we routed.
-        duplicate = _duplicate(conn, incoming)
+        duplicate = _duplicate(db, incoming)
         if duplicate is None:  # pragma: no cover - the conflict names a stored row
             raise RuntimeError("content digest conflict without a stored message")
         return duplicate
-    rows.store_blobs(conn, incoming.blobs)
+    rows.store_blobs(db, incoming.blobs)
     if follow is not None:
-        ticket = rows.resolve_merged(conn, follow[0])
-        rows.reopen_if_closed(conn, ticket)
+        ticket = rows.resolve_merged(db, follow[0])
+        rows.reopen_if_closed(db, ticket)
         ticket_id, ticket_number, queue = ticket.id, ticket.number, ticket.queue
     else:
         queue = decision.queue
         ticket_id, ticket_number = rows.new_ticket(
-            conn,
+            db,
             parsed,
             queue,
             system_id=system_id,
@@ -389,7 +378,7 @@ def _store(
             number=number,
         )
     article_id = rows.insert_article(
-        conn,
+        db,
         ticket_id=ticket_id,
         raw_id=raw_id,
         message_id=parsed.key,
@@ -405,7 +394,7 @@ def _store(
         created_at=utcnow(),
     )
     rows.insert_attachments(
-        conn,
+        db,
         [
             {
                 "article_id": article_id,
@@ -420,7 +409,7 @@ def _store(
         ],
     )
     rows.record(
-        conn,
+        db,
         ticket_id,
         "article",
         "system",

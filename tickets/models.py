@@ -7,7 +7,6 @@ kept, raw mail is kept compressed.  Rows only ever gain state.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Defined apart so that the mail pipe can read them without SQLAlchemy;
+# imported from here by everything else.
+from tickets.clock import utcnow as utcnow
+from tickets.states import DEFAULT_PRIORITY as DEFAULT_PRIORITY
+from tickets.states import PRIORITY_NAMES as PRIORITY_NAMES
+from tickets.states import State as State
+from tickets.states import priority_label as priority_label
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -34,11 +41,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> dt.datetime:
-    """Now, as an aware UTC datetime (what every timestamp column stores)."""
-    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -49,32 +51,6 @@ class Base(DeclarativeBase):
         dt.datetime: DateTime(timezone=True),
         dict[str, Any]: JSON,
     }
-
-
-class State(enum.StrEnum):
-    """Ticket states, named as in Znuny so volunteers moving over feel at home."""
-
-    NEW = "new"
-    OPEN = "open"
-    PENDING_REMINDER = "pending reminder"
-    PENDING_AUTO_CLOSE = "pending auto close"
-    CLOSED_SUCCESSFUL = "closed successful"
-    CLOSED_UNSUCCESSFUL = "closed unsuccessful"
-    MERGED = "merged"
-
-    @property
-    def is_closed(self) -> bool:
-        """Closed and merged tickets are out of the working lists."""
-        return self in (State.CLOSED_SUCCESSFUL, State.CLOSED_UNSUCCESSFUL, State.MERGED)
-
-
-PRIORITY_NAMES = {1: "very low", 2: "low", 3: "normal", 4: "high", 5: "very high"}
-DEFAULT_PRIORITY = 3
-
-
-def priority_label(priority: int) -> str:
-    """Return Znuny's label for a priority, e.g. ``3 normal``."""
-    return f"{priority} {PRIORITY_NAMES.get(priority, '')}".strip()
 
 
 class Queue(Base):

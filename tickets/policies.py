@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+import json
+from typing import TYPE_CHECKING, Any
 
-from tickets.models import RoutingPolicy
 from tickets.routing import Policy
+from tickets.sql import Db, as_db
+
+if TYPE_CHECKING:
+    # Only saving and listing versions need them; the mail pipe reads the
+    # active policy without SQLAlchemy.
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+    from tickets.models import RoutingPolicy
+
+ACTIVE = "SELECT document FROM routing_policy WHERE active ORDER BY id DESC LIMIT 1"
 
 
-def active_policy(session: Session, domain: str | None = None) -> Policy:
+def active_policy(session: Session | Connection | Db, domain: str | None = None) -> Policy:
     """The active policy; the spec's default (on ``domain``) when none was saved."""
-    row = session.scalars(
-        select(RoutingPolicy).where(RoutingPolicy.active).order_by(RoutingPolicy.id.desc())
-    ).first()
-    if row is not None:
-        return Policy.from_document(row.document)
+    document: Any = as_db(session).scalar(ACTIVE)
+    if document is not None:
+        if isinstance(document, str | bytes):  # psycopg reads JSON itself, sqlite3 does not
+            document = json.loads(document)
+        return Policy.from_document(document)
     return Policy(domain=domain.lower()) if domain else Policy()
 
 
 def activate(session: Session, policy: Policy, actor: str, note: str = "") -> RoutingPolicy:
     """Save ``policy`` as a new version and make it the active one."""
+    from sqlalchemy import update
+
+    from tickets.models import RoutingPolicy
+
     session.execute(update(RoutingPolicy).where(RoutingPolicy.active).values(active=False))
     row = RoutingPolicy(document=policy.to_document(), active=True, created_by=actor, note=note)
     session.add(row)
@@ -30,4 +44,8 @@ def activate(session: Session, policy: Policy, actor: str, note: str = "") -> Ro
 
 def history(session: Session) -> list[RoutingPolicy]:
     """Every saved version, newest first."""
+    from sqlalchemy import select
+
+    from tickets.models import RoutingPolicy
+
     return list(session.scalars(select(RoutingPolicy).order_by(RoutingPolicy.id.desc())))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    # Not at run time: routing reads the languages below in the mail pipe,
+    # which starts without SQLAlchemy.
+    from sqlalchemy.orm import Session
 
-from tickets.models import Queue
+    from tickets.models import Queue
 
 INFO_LANGUAGES = ("ar", "cs", "de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh")
 PERMISSIONS_LANGUAGES = ("de", "es", "fr", "it", "ja", "nl", "pl", "pt", "ru", "zh")
@@ -36,6 +39,10 @@ def ensure_queues(session: Session, names: Iterable[str]) -> list[Queue]:
 
     Idempotent, so seeding a database twice changes nothing.
     """
+    from sqlalchemy import select
+
+    from tickets.models import Queue
+
     existing = {q.name: q for q in session.scalars(select(Queue))}
     created: list[Queue] = []
     for name in names:
@@ -55,4 +62,8 @@ def ensure_queues(session: Session, names: Iterable[str]) -> list[Queue]:
 
 def queue_by_name(session: Session, name: str) -> Queue | None:
     """Return the queue called ``name``, or ``None``."""
+    from sqlalchemy import select
+
+    from tickets.models import Queue
+
     return session.scalars(select(Queue).where(Queue.name == name)).one_or_none()

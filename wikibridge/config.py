@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -243,7 +242,7 @@ def finish_settings(cfg: dict[str, Any], instance: Path) -> None:
     cfg["SYSTEM_ID"] = str(cfg["SYSTEM_ID"]).zfill(2)
     cfg["OAUTH_VERSION"] = str(cfg["OAUTH_VERSION"])
     if not cfg.get("SECRET_KEY"):
-        cfg["SECRET_KEY"] = _key_file(instance, "secret_key", lambda: secrets.token_hex(32))
+        cfg["SECRET_KEY"] = _key_file(instance, "secret_key", _new_secret_key)
     if not cfg.get("TOKEN_ENCRYPTION_KEY"):
         cfg["TOKEN_ENCRYPTION_KEY"] = _key_file(instance, "token_key", _new_fernet_key)
     if not cfg.get("DATABASE_URL"):
@@ -259,6 +258,14 @@ def finish_settings(cfg: dict[str, Any], instance: Path) -> None:
         os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     if cfg["PREFERRED_URL_SCHEME"] == "https":
         cfg["SESSION_COOKIE_SECURE"] = True
+
+
+def _new_secret_key() -> str:
+    # Imported here: mail deliver reads the settings once per message and
+    # never makes a key.
+    import secrets
+
+    return secrets.token_hex(32)
 
 
 def _new_fernet_key() -> str:

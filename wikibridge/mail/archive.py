@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tickets.intake import Delivery
-from tickets.intake_rows import RAW
 from tickets.mail import content_digest
+from tickets.models import RawMessage
 from wikibridge.mail.batch import GroupCommitter, prepare_routed
 
 #: Messages looked up (are they stored already?) and read per step.
@@ -109,8 +109,10 @@ def messages(paths: Sequence[Path]) -> Iterator[bytes]:
 
 def _stored_digests(engine: Engine, digests: list[str]) -> set[str]:
     with engine.connect() as conn:
-        rows = conn.execute(select(RAW.c.content_sha256).where(RAW.c.content_sha256.in_(digests)))
-        return {row[0] for row in rows}
+        rows = conn.execute(
+            select(RawMessage.content_sha256).where(RawMessage.content_sha256.in_(digests))
+        )
+        return {row[0] for row in rows if row[0] is not None}
 
 
 def import_archives(

@@ -1,12 +1,13 @@
 """The pipe's short cut: ``mail deliver`` hands its message to a running LMTP listener.
 
-A ``mail deliver`` process that stores a message itself pays for starting
-SQLAlchemy, opening the database and loading the language model, every
-time.  Where ``wikibridge mail lmtp`` runs, it listens on a Unix socket in
-the instance folder too (:data:`SOCKET_NAME`); ``mail deliver`` finds it
-there, sends the bytes and waits for the answer, importing nothing but
-:mod:`socket`.  The listener stores the message exactly as it stores LMTP
-mail (group commit, answer after the commit) and the pipe exits as it would
+A ``mail deliver`` process that stores a message itself pays for reading
+the settings, parsing and routing, opening the database and loading the
+language model, every time.  Where ``wikibridge mail lmtp`` runs, it
+listens on a Unix socket in the instance folder too (:data:`SOCKET_NAME`);
+``mail deliver`` finds it there, sends the bytes and waits for the answer,
+importing nothing but :mod:`socket` (and that only when the socket is
+there).  The listener stores the message exactly as it stores LMTP mail
+(group commit, answer after the commit) and the pipe exits as it would
 have: 0 and the ticket number once stored, 75 when not.
 
 The framing keeps the bytes exact (SMTP's DATA would not: line ends,
@@ -18,10 +19,10 @@ This module is imported by the pipe: standard library only, at module level.
 from __future__ import annotations
 
 import os
-import socket
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import socket
     from pathlib import Path
 
 #: The listener's socket, in the instance folder.
@@ -74,6 +75,8 @@ def hand_off(path: str | Path, raw: bytes, queue: str | None = None) -> Answer |
     """
     if not os.path.exists(path):
         return None
+    import socket  # not before: a pipe with no listener to hand to never needs it
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         try:

@@ -1,13 +1,20 @@
 """The fast path of ``wikibridge mail deliver``: one process per message.
 
 The mail system starts a process for every message, so this path reads the
-settings and opens the database without importing Flask, the web blueprints or
-the job queue; the language model loads only for mail that needs it.
+settings and opens the database without importing Flask, click, SQLAlchemy,
+the web blueprints or the job queue: sqlite3 or psycopg alone, set up as the
+engines are (:func:`wikibridge.engine.connect_driver`), runs intake's
+statements (:mod:`tickets.intake_rows`); the language model loads only for
+mail that needs it.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tickets.intake import Delivery
 
 EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
 _NO_KEYS = {"SECRET_KEY": "unused by mail deliver", "TOKEN_ENCRYPTION_KEY": "unused"}
@@ -42,8 +49,8 @@ def deliver(raw: bytes, queue: str | None) -> int:
 
     Where ``wikibridge mail lmtp`` runs for the same instance, the message is
     handed to it (:mod:`wikibridge.mail.handoff`): same exit codes, same
-    printed number, without starting SQLAlchemy here.  Otherwise it is
-    stored by this process.
+    printed number, without parsing it or opening the database here.
+    Otherwise it is stored by this process (:func:`store`).
     """
     from wikibridge.mail.handoff import hand_off, pipe_socket
 
@@ -62,21 +69,13 @@ def deliver(raw: bytes, queue: str | None) -> int:
         sys.stdout.write(answer.text + "\n")
         return 0
     try:
-        from sqlalchemy.orm import sessionmaker
-
         from wikibridge.config import default_instance_path, read_settings
-        from wikibridge.engine import make_engine
-        from wikibridge.mail.store import store_with
 
         # Storing mail needs none of the web's keys; reading them would make
         # the mail system's pipe user need access to the key files (and would
         # create them, owned by that user, where they are missing).
         settings = read_settings(default_instance_path(), _NO_KEYS)
-        engine = make_engine(settings["DATABASE_URL"])
-        try:
-            result = store_with(sessionmaker(engine), settings, raw, queue)
-        finally:
-            engine.dispose()
+        result = store(settings, raw, queue)
     except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
         sys.stderr.write(
             "wikibridge: message not stored, deliver it again later "
@@ -92,6 +91,40 @@ def deliver(raw: bytes, queue: str | None) -> int:
         )
     sys.stdout.write(result.number + "\n")
     return 0
+
+
+def store(settings: dict[str, Any], raw: bytes, queue: str | None) -> Delivery:
+    """Store ``raw`` in the database of ``settings``, through its driver alone.
+
+    sqlite3 or psycopg, set up as SQLAlchemy's engines are (durable commits,
+    the SQLite writer's lock): importing SQLAlchemy would cost this process
+    more than everything else it does.  A database URL only SQLAlchemy reads
+    (options, other drivers) is opened with SQLAlchemy; the statements are
+    the same either way.
+    """
+    from wikibridge.engine import connect_driver, writer_lock
+    from wikibridge.mail.store import store_on
+
+    direct = connect_driver(settings["DATABASE_URL"])
+    if direct is None:
+        return _store_with_sqlalchemy(settings, raw, queue)
+    try:
+        return store_on(direct.db, lambda: writer_lock(direct.database), settings, raw, queue)
+    finally:
+        direct.close()
+
+
+def _store_with_sqlalchemy(settings: dict[str, Any], raw: bytes, queue: str | None) -> Delivery:
+    from tickets.sql import Db
+    from wikibridge.engine import make_engine, writer_turn
+    from wikibridge.mail.store import store_on
+
+    engine = make_engine(settings["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return store_on(Db.over(conn), lambda: writer_turn(engine), settings, raw, queue)
+    finally:
+        engine.dispose()
 
 
 def main(args: list[str]) -> int | None:

@@ -1,22 +1,23 @@
 """Storing one incoming message, the same way whichever door it came through.
 
-Flask-free on purpose: ``wikibridge mail deliver`` runs once per message and
-starts faster without it (see :mod:`wikibridge.mail.pipe`).
+Neither Flask nor SQLAlchemy is imported here: ``wikibridge mail deliver``
+runs once per message and stores through the database driver alone (see
+:mod:`wikibridge.mail.pipe`); the web, IMAP and the tools store through
+their SQLAlchemy engine (:func:`store_message`), with the same statements.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy.orm import Session
 
 from tickets.intake import Delivery, is_known, prepare, routing_view, store_incoming
 from tickets.language import LanguageDetector
 from tickets.policies import active_policy
 from tickets.routing import route
-from wikibridge.engine import writer_turn
+from tickets.sql import Db
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -28,15 +29,16 @@ def detector_for(languages: tuple[str, ...]) -> LanguageDetector:
     return LanguageDetector(languages)
 
 
-def store_with(
-    make_session: Callable[[], Session],
+def store_on(
+    db: Db,
+    writer: Callable[[], AbstractContextManager[object]],
     config: Mapping[str, Any],
     raw: bytes,
     queue: str | None = None,
     max_bytes: int | None = None,
     envelope_to: Sequence[str] = (),
 ) -> Delivery:
-    """Store ``raw`` durably through sessions from ``make_session``; return where it went.
+    """Store ``raw`` durably through ``db``; return where it went.
 
     Returns only after the commit, so a caller may acknowledge the message
     (exit 0, answer 250, flag it on the IMAP server) once this returns; any
@@ -44,22 +46,25 @@ def store_with(
 
     Everything but writing happens before the write transaction opens:
     parsing, sanitising, hashing, compressing, reading the routing policy and
-    detecting the language.  The writer (one at a time on SQLite) is held
-    only for the inserts.  A message over ``max_bytes`` (default: the
-    ``MAIL_MAX_BYTES`` setting) is stored unread (see :func:`tickets.intake.prepare`).
-    ``envelope_to``, the recipients the MTA named, is kept beside the bytes
-    and routes a message whose headers name no known address.
+    detecting the language.  The writer (one at a time on SQLite: ``writer()``
+    waits for its turn) is held only for the inserts.  A message over
+    ``max_bytes`` (default: the ``MAIL_MAX_BYTES`` setting) is stored unread
+    (see :func:`tickets.intake.prepare`).  ``envelope_to``, the recipients
+    the MTA named, is kept beside the bytes and routes a message whose
+    headers name no known address.
     """
     incoming = prepare(raw, max_bytes or config.get("MAIL_MAX_BYTES"), envelope_to)
-    with make_session() as db:
+    try:
         policy = active_policy(db, config["MAIL_DOMAIN"])
         known = is_known(db, incoming.parsed)
+    finally:
         db.rollback()  # end the read; the language model may load meanwhile
-        detector = detector_for(policy.languages)
-        # A duplicate or a follow-up (checked again in the transaction) needs no route.
-        view = routing_view(incoming.parsed, incoming.envelope_to)
-        routed = None if queue or known else route(view, policy, detector)
-        with writer_turn(db.get_bind().engine):
+    detector = detector_for(policy.languages)
+    # A duplicate or a follow-up (checked again in the transaction) needs no route.
+    view = routing_view(incoming.parsed, incoming.envelope_to)
+    routed = None if queue or known else route(view, policy, detector)
+    with writer():
+        try:
             result = store_incoming(
                 db,
                 incoming,
@@ -70,7 +75,10 @@ def store_with(
                 routed=routed,
             )
             db.commit()
-        return result
+        except BaseException:
+            db.rollback()
+            raise
+    return result
 
 
 def store_message(
@@ -80,7 +88,17 @@ def store_message(
     max_bytes: int | None = None,
     envelope_to: Sequence[str] = (),
 ) -> Delivery:
-    """Store ``raw`` with ``app``'s database and settings (see :func:`store_with`)."""
-    return store_with(
-        app.extensions["db_sessionmaker"], app.config, raw, queue, max_bytes, envelope_to
-    )
+    """Store ``raw`` with ``app``'s database and settings (see :func:`store_on`)."""
+    from wikibridge.engine import writer_turn
+
+    engine = app.extensions["db_engine"]
+    with engine.connect() as conn:
+        return store_on(
+            Db.over(conn),
+            lambda: writer_turn(engine),
+            app.config,
+            raw,
+            queue,
+            max_bytes,
+            envelope_to,
+        )
