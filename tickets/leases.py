@@ -11,13 +11,16 @@ worker whose lease ran out and was taken over finds no row to update
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tickets.models import utcnow
@@ -105,3 +108,17 @@ def stalled_ids(db: Session, model: Any, lease: dt.timedelta) -> list[int]:
             .order_by(model.id)
         )
     )
+
+
+def requeue(db: Session, end: Callable[[str, str], object], why: str) -> None:
+    """Give a leased job back as "queued" through ``end``, if the database lets us.
+
+    If it does not (still away), the lease runs out and the sweep hands the
+    job to a worker all the same, so nothing more is to be done here.
+    """
+    try:
+        db.rollback()
+        end("queued", f"{why}; trying again shortly")
+    except (SQLAlchemyError, LeaseLost):
+        with contextlib.suppress(SQLAlchemyError):
+            db.rollback()

@@ -17,7 +17,6 @@ another runner has taken the batch over, and this one rolls back and stops
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -25,10 +24,10 @@ from dataclasses import dataclass
 
 from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tickets.leases import LEASE, LeaseLost, extend, release, runner_id, stalled_ids, take
+from tickets.leases import requeue as requeue_lease
 from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
 from wikibridge import metrics
@@ -463,18 +462,9 @@ class _Runner:
         self.db.commit()
 
     def requeue(self, why: str) -> None:
-        """Back to "queued" for the job's retry, if the database lets us say so.
-
-        If it does not (still away), the lease runs out and the sweep hands
-        the batch to a worker all the same.
-        """
+        """Back to "queued" for the job's retry (:func:`tickets.leases.requeue`)."""
         log.warning("wiki batch %s: %s; it is tried again shortly", self.batch_id, why)
-        try:
-            self.db.rollback()
-            self.end("queued", f"{why}; trying again shortly")
-        except (SQLAlchemyError, LeaseLost):
-            with contextlib.suppress(SQLAlchemyError):
-                self.db.rollback()
+        requeue_lease(self.db, self.end, why)
 
     def pause(self, status: str, message: str) -> None:
         """Stop with the pages left kept: "paused" until the volunteer logs in

@@ -25,17 +25,16 @@ for the bot), which is how a write finds its own revision again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tickets.leases import LeaseLost, runner_id
+from tickets.leases import requeue as requeue_lease
 from tickets.wiki_writes import (
     SUCCEEDED,
     WikiWrite,
@@ -240,18 +239,9 @@ class _Runner:
         return status
 
     def requeue(self, why: str) -> None:
-        """Back to "queued" for the job's retry, if the database lets us say so.
-
-        If it does not (still away), the lease runs out and the sweep hands
-        the write to a worker all the same.
-        """
+        """Back to "queued" for the job's retry (:func:`tickets.leases.requeue`)."""
         log.warning("wiki write %s: %s; it is tried again shortly", self.write_id, why)
-        try:
-            self.db.rollback()
-            self.end("queued", f"{why}; trying again shortly")
-        except (SQLAlchemyError, LeaseLost):
-            with contextlib.suppress(SQLAlchemyError):
-                self.db.rollback()
+        requeue_lease(self.db, self.end, why)
 
     # --- identity ---------------------------------------------------------------
 
