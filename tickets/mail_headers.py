@@ -20,14 +20,16 @@ import re
 # bytes become the same text, whatever the charset or the damage.
 from email import _encoded_words  # type: ignore[attr-defined]
 
+from tickets.lazy_regex import LazyPattern
+
 # Printable ASCII, space and tab: no control characters, no 8-bit bytes
 # (which the parser holds as surrogates), no line breaks once unfolded.
-_PLAIN = re.compile(r"[\t\x20-\x7e]*")
-_WHITESPACE = re.compile(r"([ \t]+)")
+_PLAIN = LazyPattern(r"[\t\x20-\x7e]*")
+_WHITESPACE = LazyPattern(r"([ \t]+)")
 _HEX = frozenset("0123456789abcdefABCDEF")
 # A whole token that is one encoded word the registry reads as one: no "?"
 # inside (so its split at "?=" finds the end), no language ("*").
-_ENCODED_WORD = re.compile(r"=\?[^?*\s]+\?[bBqQ]\?[^?\s]*\?=")
+_ENCODED_WORD = LazyPattern(r"=\?[^?*\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
@@ -35,12 +37,12 @@ _ADDR_SPEC = rf"{_DOT_ATOM}@{_DOT_ATOM}"
 # A quoted word without backslashes or encoded words; its content is kept as written.
 _QUOTED = r'"[\x20-\x21\x23-\x5b\x5d-\x7e]*"'
 _WORD = rf"(?:{_ATEXT}|{_QUOTED})"
-_MAILBOX = re.compile(
+_MAILBOX = LazyPattern(
     rf"[ \t]*(?:(?P<phrase>{_WORD}(?:[ \t]+{_WORD})*)[ \t]*<(?P<angle>{_ADDR_SPEC})>"
     rf"|(?P<bare>{_ADDR_SPEC}))[ \t]*(?P<comma>,?)"
 )
-_PHRASE_WORD = re.compile(rf"{_ATEXT}|{_QUOTED}")
-_MESSAGE_ID = re.compile(rf"<{_ADDR_SPEC}>")
+_PHRASE_WORD = LazyPattern(rf"{_ATEXT}|{_QUOTED}")
+_MESSAGE_ID = LazyPattern(rf"<{_ADDR_SPEC}>")
 # What makes the registry quote a display name (email's SPECIALS).
 _SPECIALS = frozenset('()<>@,:;."[]\\')
 
@@ -50,11 +52,11 @@ _SPECIALS = frozenset('()<>@,:;."[]\\')
 # (Tokens without "*", "'" and "%", which start RFC 2231's forms.)
 _MIME_WORD = r"[!#$&+.^_`{|}~0-9A-Za-z-]+"
 _QUOTED_VALUE = r'"([\x20\x21\x23-\x5b\x5d-\x7e]+)"'
-_PARAMETER = re.compile(rf";[ ]?({_MIME_WORD})=(?:({_MIME_WORD})|{_QUOTED_VALUE})")
-_CONTENT_TYPE = re.compile(rf"{_MIME_WORD}/{_MIME_WORD}(?:{_PARAMETER.pattern})*")
+_PARAMETER = LazyPattern(rf";[ ]?({_MIME_WORD})=(?:({_MIME_WORD})|{_QUOTED_VALUE})")
+_CONTENT_TYPE = LazyPattern(rf"{_MIME_WORD}/{_MIME_WORD}(?:{_PARAMETER.pattern})*")
 
 
-_DISPOSITION = re.compile(rf"{_MIME_WORD}(?:{_PARAMETER.pattern})*")
+_DISPOSITION = LazyPattern(rf"{_MIME_WORD}(?:{_PARAMETER.pattern})*")
 
 
 class Disposition(str):
@@ -86,7 +88,7 @@ def content_disposition(value: object) -> Disposition | None:
     return header
 
 
-def _parameterised(value: object, head: re.Pattern[str]) -> str | None:
+def _parameterised(value: object, head: LazyPattern) -> str | None:
     text = _unfolded(value)
     if text is None or "=?" in text or head.fullmatch(text) is None:
         return None

@@ -10,9 +10,9 @@ Standard library only, so that delivery (one process per message) stays cheap.
 
 from __future__ import annotations
 
-import html
 import re
-from html.parser import HTMLParser
+
+from tickets.lazy_regex import LazyPattern
 
 # --- Reply attributions ("On <date>, X wrote:") --------------------------------
 #
@@ -21,26 +21,26 @@ from html.parser import HTMLParser
 # so a line counts when it also starts with the language's opener ("On",
 # "Am", "Le" ...) or names an address or a date (has "@" or a digit).
 
-_ATTRIBUTION_VERB = re.compile(
+_ATTRIBUTION_VERB = LazyPattern(
     r"(?:\bwrote|\bschrieb\b.{0,200}|\ba\s+[ée]crit|\bescribi[óo]|\bha\s+scritto"
     r"|\bschreef\b.{0,200}|\bpisze|\bnapisa[łl](?:\s*\(a\)|a)?|\bescreveu"
     r"|\bnapsal(?:\s*\(a\)|a)?|пишет|написал(?:\s*\(а\)|а)?|のメッセージ|は書きました"
     r"|書きました|写道|寫道|كتب)\s*[:：]\s*$",
     re.IGNORECASE,
 )
-_ATTRIBUTION_OPENER = re.compile(
+_ATTRIBUTION_OPENER = LazyPattern(
     r"^(?:on|am|le|el|il|op|w\s+dniu|dnia|em|dne|в|在|في)\b", re.IGNORECASE
 )
-_ATTRIBUTION_HINT = re.compile(r"[@\d]")
+_ATTRIBUTION_HINT = LazyPattern(r"[@\d]")
 # Gmail in some languages (Russian, Japanese …) writes no verb at all:
 # "<date> <name> <address>:".  Taken as an attribution only above ">" lines.
-_BARE_ATTRIBUTION = re.compile(r"\d.{0,200}<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$")
+_BARE_ATTRIBUTION = LazyPattern(r"\d.{0,200}<[^<>\s]+@[^<>\s]+>\s*[:：]\s*$")
 # The colons every attribution ends with (ASCII and full-width).
 _COLONS = (":", "：")
 
 # --- Outlook and friends -----------------------------------------------------
 
-_ORIGINAL_MESSAGE = re.compile(
+_ORIGINAL_MESSAGE = LazyPattern(
     r"^\s*-{2,}\s*(?:original\s+message|ursprüngliche\s+nachricht|originalnachricht"
     r"|message\s+d'origine|mensaje\s+original|messaggio\s+originale"
     r"|oorspronkelijk\s+bericht|wiadomość\s+oryginalna|oryginalna\s+wiadomość"
@@ -48,7 +48,7 @@ _ORIGINAL_MESSAGE = re.compile(
     r"|原始邮件|原始郵件|الرسالة\s+الأصلية)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
-_FORWARDED = re.compile(
+_FORWARDED = LazyPattern(
     r"^\s*(?:-{2,}\s*(?:forwarded\s+message|weitergeleitete\s+nachricht"
     r"|message\s+transf[ée]r[ée]|mensaje\s+reenviado|messaggio\s+inoltrato"
     r"|doorgestuurd\s+bericht|wiadomość\s+przekazana(?:\s+dalej)?"
@@ -61,11 +61,11 @@ _FORWARDED = re.compile(
 )
 # The first line of a header block that a client pastes above the quoted
 # message; "*From:*" is how it looks after an HTML part became text.
-_HEADER_FROM = re.compile(
+_HEADER_FROM = LazyPattern(
     r"^\s*\*?(?:from|von|de|da|van|od|от|差出人|发件人|寄件者|寄件人|من)\s*\*?\s*[:：]",
     re.IGNORECASE,
 )
-_HEADER_NEXT = re.compile(
+_HEADER_NEXT = LazyPattern(
     r"^\s*\*?(?:sent|date|to|subject|gesendet|datum|an|betreff|envoy[ée]|[àa]|objet"
     r"|enviado|fecha|para|asunto|inviato|data|oggetto|verzonden|aan|onderwerp"
     r"|wysłano|wysłane|do|temat|assunto|отправлено|дата|кому|тема|odesláno|komu"
@@ -73,12 +73,12 @@ _HEADER_NEXT = re.compile(
     r"|تم\s+الإرسال|التاريخ|إلى|الموضوع)\s*\*?\s*[:：]",
     re.IGNORECASE,
 )
-_RULE_LINE = re.compile(r"^\s*_{8,}\s*$")
+_RULE_LINE = LazyPattern(r"^\s*_{8,}\s*$")
 
 # --- Signatures and footers --------------------------------------------------
 
-_SIGNATURE_DASHES = re.compile(r"^--\s*$")
-_MOBILE_SIGNATURE = re.compile(
+_SIGNATURE_DASHES = LazyPattern(r"^--\s*$")
+_MOBILE_SIGNATURE = LazyPattern(
     r"^\s*(?:sent\s+(?:from|with|via)\s+(?:my\s+)?\S.{0,40}"
     r"|get\s+outlook\s+for\s+\S+"
     r"|von\s+meinem\s+\S.{0,40}\s+gesendet\.?|gesendet\s+(?:von|mit)\s+(?:meinem\s+)?\S.{0,40}"
@@ -93,7 +93,7 @@ _MOBILE_SIGNATURE = re.compile(
     r"|(?:أرسلت|مرسل|تم\s+الإرسال)\s+من\s+\S.{0,40})\s*$",
     re.IGNORECASE,
 )
-_DISCLAIMER = re.compile(
+_DISCLAIMER = LazyPattern(
     r"^\s*(?:confidentiality\s+notice|disclaimer\s*:|this\s+e-?mail\s+(?:and\s+any"
     r"|is\s+confidential|message\s+is\s+confidential|may\s+contain)"
     r"|the\s+information\s+(?:contained\s+)?in\s+this\s+(?:e-?mail|message)"
@@ -103,11 +103,11 @@ _DISCLAIMER = re.compile(
     re.IGNORECASE,
 )
 
-_QUOTED = re.compile(r"^\s{0,3}>")
-_BLANK_RUN = re.compile(r"\n{3,}")
+_QUOTED = LazyPattern(r"^\s{0,3}>")
+_BLANK_RUN = LazyPattern(r"\n{3,}")
 # Any line that starts something other than text (one search instead of eight):
 # when it does not match, none of them does.
-_ANY_MARK = re.compile(
+_ANY_MARK = LazyPattern(
     "|".join(
         f"(?:{p.pattern})"
         for p in (
@@ -258,132 +258,7 @@ def main_text(body: str) -> str:
 
 # --- HTML --------------------------------------------------------------------
 
-_BLOCK_TAGS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "tbody",
-        "thead",
-        "tfoot",
-        "tr",
-        "ul",
-    ]
-)
-_INVISIBLE_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
-# Quotes and signatures that mail clients mark in their HTML.
-_QUOTE_CLASSES = frozenset(
-    {"gmail_quote", "gmail_signature", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote"}
-)
-_VOID_TAGS = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
-_SPACES = re.compile(r"[ \t\f\v\r\n\u00a0]+")
-_TAG = re.compile(r"<[^>]*>")
-
-
-class _TextRenderer(HTMLParser):
-    """Collects the visible, unquoted text of an HTML document."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        # While skipping, the tag that started it and how deep we are in it:
-        # counting only that tag keeps unclosed <p> or <li> from confusing us.
-        self._skip_tag: str | None = None
-        self._skip_depth = 0
-        self._pre = 0
-
-    def _starts_skip(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
-        if tag in _INVISIBLE_TAGS or tag == "blockquote":
-            return True
-        for name, value in attrs:
-            if name == "class" and value and _QUOTE_CLASSES & set(value.split()):
-                return True
-            if name == "id" and value in ("divRplyFwdMsg", "appendonsend"):
-                return True
-        return False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip_tag is not None:
-            if tag == self._skip_tag:
-                self._skip_depth += 1
-            return
-        if tag not in _VOID_TAGS and self._starts_skip(tag, attrs):
-            self._skip_tag, self._skip_depth = tag, 1
-            return
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-            if tag == "pre":
-                self._pre += 1
-        elif tag in ("td", "th"):
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self._skip_tag is None and (tag == "br" or tag in _BLOCK_TAGS):
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skip_tag is not None:
-            if tag == self._skip_tag:
-                self._skip_depth -= 1
-                if self._skip_depth == 0:
-                    self._skip_tag = None
-                    self.parts.append("\n")
-            return
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-            if tag == "pre" and self._pre:
-                self._pre -= 1
-
-    def handle_data(self, data: str) -> None:
-        if self._skip_tag is not None:
-            return
-        # HTML source line breaks are just spaces; only tags make lines.
-        self.parts.append(data if self._pre else _SPACES.sub(" ", data))
+_TAG = LazyPattern(r"<[^>]*>")
 
 
 def _tidy_html_text(text: str) -> str:
@@ -402,12 +277,17 @@ def html_to_text(html_source: str) -> str:
     """
     if not isinstance(html_source, str) or not html_source:
         return ""
-    renderer = _TextRenderer()
+    # html.parser only for mail that has HTML and no plain text.
+    from tickets.html_text import TextRenderer
+
+    renderer = TextRenderer()
     try:
         renderer.feed(html_source)
         renderer.close()
         text = "".join(renderer.parts)
     except Exception:  # noqa: BLE001 - a malformed body must not stop intake
         # html.parser is lenient, but not promised to be; crude is better than nothing.
+        import html
+
         text = html.unescape(_TAG.sub(" ", html_source))
     return _tidy_html_text(text.replace("\u00a0", " "))
