@@ -43,6 +43,11 @@ Then the pipe command's start-up alone: ``wikibridge mail deliver`` of a message
 already stored (so it stores nothing) against ``python -c pass``, and its
 heaviest imports (``python -X importtime``, by cumulative time).
 
+With ``--installed`` every ``wikibridge`` process (and the ``python -c``
+yardsticks) runs from a temporary virtualenv holding the project as its wheel
+installs it, not editable: an editable install's finder runs in every
+interpreter of its environment, ``python -c "import email"`` included.
+
 Every process, database and temporary folder it makes is removed at the end.
 """
 
@@ -63,6 +68,7 @@ import smtplib
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -100,12 +106,45 @@ WARMUP = (
 )
 
 
+#: The interpreter of the measured ``wikibridge`` processes and of the
+#: ``python -c`` yardsticks: this one, or the temporary one of ``--installed``.
+PYTHON = sys.executable
+
+
 def wikibridge_command() -> str:
-    """The ``wikibridge`` console script next to this interpreter."""
-    script = Path(sys.executable).with_name("wikibridge")
+    """The ``wikibridge`` console script next to :data:`PYTHON`."""
+    script = Path(PYTHON).with_name("wikibridge")
     if not script.exists():
         raise SystemExit(f"{script} not found: install the project (make install) first")
     return str(script)
+
+
+def install_wheel(workdir: Path) -> str:
+    """A virtualenv in ``workdir`` with the project installed as its wheel installs it; its python.
+
+    Not editable, so no finder at start-up and the modules' bytecode compiled
+    by pip.  The dependencies are this environment's (a ``.pth`` file names
+    its site-packages, whose own ``.pth`` files, the editable finder among
+    them, are not run).
+    """
+    venv = workdir / "installed"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "bench-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", str(root)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return python
 
 
 def clean_environ() -> dict[str, str]:
@@ -227,7 +266,7 @@ def _pipe_deliveries(messages: list[bytes], env: dict[str, str], label: str) -> 
 
     def yardstick() -> float:
         began = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import email"], env=env, check=True, timeout=60)
+        subprocess.run([PYTHON, "-c", "import email"], env=env, check=True, timeout=60)
         return time.perf_counter() - began
 
     deliver(WARMUP)
@@ -652,11 +691,11 @@ def measure_startup(workdir: Path, runs: int, pg_admin: str) -> Startup:
         env = app_environ(url, workdir / "startup-instance")
         command = [wikibridge_command(), "mail", "deliver"]
         subprocess.run(command, input=WARMUP, env=env, check=True, capture_output=True)
-        python = _median_seconds([sys.executable, "-c", "pass"], runs, env=env)
-        python_email = _median_seconds([sys.executable, "-c", "import email"], runs, env=env)
+        python = _median_seconds([PYTHON, "-c", "pass"], runs, env=env)
+        python_email = _median_seconds([PYTHON, "-c", "import email"], runs, env=env)
         deliver = _median_seconds(command, runs, input=WARMUP, env=env)
         traced = subprocess.run(
-            [sys.executable, "-X", "importtime", *command],
+            [PYTHON, "-X", "importtime", *command],
             input=WARMUP,
             env=env,
             check=True,
@@ -759,6 +798,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="10000,100000",
         help="tickets stored before a bulk run, to see the cost grow (empty: skip)",
     )
+    p.add_argument(
+        "--installed",
+        action="store_true",
+        help="run wikibridge from its wheel installed in a temporary virtualenv (not editable)",
+    )
     p.add_argument("--pg-admin", default=os.environ.get("WIKIBRIDGE_BENCH_PG_ADMIN", PG_ADMIN))
     return p.parse_args(argv)
 
@@ -793,8 +837,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.nested_divs:
         heavy_messages.append((f"{args.nested_divs} nested divs", 0, nested_divs(args.nested_divs)))
     heavy: list[Heavy] = []
+    global PYTHON
     with tempfile.TemporaryDirectory(prefix="wikibridge-bench-") as tmp:
         workdir = Path(tmp)
+        if args.installed:
+            PYTHON = install_wheel(workdir)
         for database in databases:
             for path in paths:
                 messages = corpus[: counts[path]]
@@ -825,6 +872,8 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
         f"bench took {time.perf_counter() - began:.0f} s"
     )
+    install = "a wheel installed in a temporary virtualenv" if args.installed else "this env"
+    print(f"wikibridge and the python -c yardsticks run from {install} ({PYTHON})")
     print()
     print(table(rows))
     if heavy:
