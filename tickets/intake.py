@@ -13,7 +13,7 @@ import hashlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tickets import intake_rows as rows
 from tickets import mail as mailparse
@@ -336,17 +336,8 @@ def _store(
     number: str | None,
 ) -> Delivery:
     parsed = incoming.parsed
-    if incoming.content_sha256:
-        duplicate = _duplicate(db, incoming)
-        if duplicate is not None:
-            return duplicate
-    follow = rows.followed_up(db, parsed)
-    if follow is not None:
-        decision = Decision(follow[0].queue, "followup", reason=follow[1])
-    elif forced_queue:
-        decision = Decision(forced_queue, "forced", reason="--queue given")
-    else:
-        decision = routed or route(routing_view(parsed, incoming.envelope_to), policy, detector)
+    # The raw bytes first: a message stored before inserts nothing (the
+    # insert is the redelivery check), and the rest is not looked up at all.
     raw_id = rows.insert_raw(
         db,
         sha256=parsed.sha256,
@@ -356,15 +347,23 @@ def _store(
         envelope_to=list(incoming.envelope_to) or None,
     )
     if raw_id is None:
-        # Another delivery of the same message committed while we routed.
         duplicate = _duplicate(db, incoming)
         if duplicate is None:  # pragma: no cover - the conflict names a stored row
             raise RuntimeError("content digest conflict without a stored message")
         return duplicate
+    follow = rows.followed_up(db, parsed)
+    if follow is not None:
+        decision = Decision(follow[0].queue, "followup", reason=follow[1])
+    elif forced_queue:
+        decision = Decision(forced_queue, "forced", reason="--queue given")
+    else:
+        decision = routed or route(routing_view(parsed, incoming.envelope_to), policy, detector)
     rows.store_blobs(db, incoming.blobs)
+    # The ticket's entries and the article's go in one statement, in order.
+    history: list[dict[str, Any]] = []
     if follow is not None:
         ticket = rows.resolve_merged(db, follow[0])
-        rows.reopen_if_closed(db, ticket)
+        rows.reopen_if_closed(db, ticket, history)
         ticket_id, ticket_number, queue = ticket.id, ticket.number, ticket.queue
     else:
         queue = decision.queue
@@ -376,6 +375,7 @@ def _store(
             language=decision.language,
             rule=decision.rule,
             number=number,
+            history=history,
         )
     article_id = rows.insert_article(
         db,
@@ -408,16 +408,18 @@ def _store(
             for part, digest in zip(parsed.attachments, incoming.hashes, strict=True)
         ],
     )
-    rows.record(
-        db,
-        ticket_id,
-        "article",
-        "system",
-        article_id=article_id,
-        rule=decision.rule,
-        reason=decision.reason,
-        problems=parsed.problems[:20],
+    history.append(
+        rows.history_row(
+            ticket_id,
+            "article",
+            "system",
+            article_id=article_id,
+            rule=decision.rule,
+            reason=decision.reason,
+            problems=parsed.problems[:20],
+        )
     )
+    rows.record_rows(db, history)
     return Delivery(
         ticket_number,
         queue,

@@ -52,7 +52,6 @@ CARRIER = (
     "(SELECT max(article.id) FROM article WHERE article.message_id = :message_id)"
 )
 QUEUE_ID = "SELECT id FROM queue WHERE name = :name"
-NUMBER_TAKEN = "SELECT id FROM ticket WHERE number = :number"
 # Locks the day's row until the caller commits: two deliveries never get the
 # same number, and a rolled-back delivery gives its number back.
 BUMP = (
@@ -67,11 +66,18 @@ INSERT_QUEUE = (
     "INSERT INTO queue (name, parent_id, comment, valid, email_address, signature, created_at) "
     "VALUES (:name, :parent_id, :comment, :valid, '', '', :created_at) ON CONFLICT DO NOTHING"
 )
+# Only under a number no ticket has: the check rides on the insert (one round
+# trip), and a taken number inserts nothing, not even a sequence value (no gap
+# in the ids, as ON CONFLICT would leave on PostgreSQL).  Racing deliveries
+# are still kept apart by the unique number.  The CASTs give a parameter used
+# twice one type for PostgreSQL (the column's; SQLite's affinity is the same).
 INSERT_TICKET = (
     "INSERT INTO ticket (number, title, queue_id, state, priority, customer, language, "
     "route_rule, locked, created_at, changed_at) "
-    "VALUES (:number, :title, :queue_id, :state, :priority, :customer, :language, "
-    ":route_rule, :locked, :created_at, :changed_at) RETURNING id"
+    "SELECT :number, :title, :queue_id, :state, :priority, :customer, :language, "
+    ":route_rule, :locked, :created_at, :changed_at "
+    "WHERE NOT EXISTS (SELECT 1 FROM ticket WHERE number = CAST(:number AS VARCHAR(32))) "
+    "RETURNING id"
 )
 INSERT_ARTICLE = (
     "INSERT INTO article (ticket_id, raw_id, message_id, channel, sender_type, from_addr, "
@@ -81,6 +87,7 @@ INSERT_ARTICLE = (
     ":to_addr, :cc_addr, :subject, :body, :body_html, :language, '', 0, '', :created_at) "
     "RETURNING id"
 )
+_HISTORY_COLUMNS = ("ticket_id", "kind", "actor", "detail", "created_at")
 INSERT_HISTORY = (
     "INSERT INTO history (ticket_id, kind, actor, detail, created_at) "
     "VALUES (:ticket_id, :kind, :actor, :detail, :created_at)"
@@ -88,11 +95,21 @@ INSERT_HISTORY = (
 REOPEN = "UPDATE ticket SET state = :state, changed_at = :changed_at WHERE id = :id"
 # The unique content digest decides: of two deliveries of one message racing
 # on PostgreSQL, the second waits for the first's commit and inserts nothing.
-INSERT_RAW = (
+# A message stored before inserts nothing either, and takes no id from the
+# sequence: that is how intake learns it is a redelivery (one round trip).
+_INSERT_RAW = (
     "INSERT INTO raw_message (sha256, size, compression, data, received_at, content_sha256, "
-    "envelope_to) VALUES (:sha256, :size, 'zlib', :data, :received_at, :content_sha256, "
-    ":envelope_to) ON CONFLICT DO NOTHING RETURNING id"
+    "envelope_to) SELECT :sha256, :size, 'zlib', :data, :received_at, :content_sha256, "
+    "{envelope_to} WHERE NOT EXISTS "
+    "(SELECT 1 FROM raw_message WHERE content_sha256 = CAST(:content_sha256 AS VARCHAR(64))) "
+    "ON CONFLICT DO NOTHING RETURNING id"
 )
+#: By dialect: a value in a SELECT list is text to PostgreSQL, and text is
+#: not cast to JSON unasked (VALUES cast it; SQLite stores the text as is).
+INSERT_RAW = {
+    "sqlite": _INSERT_RAW.format(envelope_to=":envelope_to"),
+    "postgresql": _INSERT_RAW.format(envelope_to="CAST(:envelope_to AS json)"),
+}
 INSERT_BLOB = (
     "INSERT INTO blob (sha256, size, compression, data, created_at) "
     "VALUES (:sha256, :size, :compression, :data, :created_at) ON CONFLICT DO NOTHING"
@@ -165,33 +182,80 @@ def resolve_merged(db: Db, found: Found) -> Found:
     return found
 
 
+def history_row(ticket_id: int, kind: str, actor: str, **detail: Any) -> dict[str, Any]:
+    """A history entry's values, to write with :func:`record_rows`."""
+    return {
+        "ticket_id": ticket_id,
+        "kind": kind,
+        "actor": actor,
+        "detail": json_text(detail),
+        "created_at": utcnow(),
+    }
+
+
+def _insert_history(count: int) -> str:
+    values = ", ".join(
+        "(" + ", ".join(f":{column}_{n}" for column in _HISTORY_COLUMNS) + ")" for n in range(count)
+    )
+    columns = ", ".join(_HISTORY_COLUMNS)
+    return f"INSERT INTO history ({columns}) VALUES {values}"  # noqa: S608 - names, no values
+
+
+#: Multi-row inserts by row count (made once each; intake writes two or three).
+_INSERT_HISTORIES: dict[int, str] = {}
+
+
+def record_rows(db: Db, entries: list[dict[str, Any]]) -> None:
+    """Write history entries (of :func:`history_row`) in one statement, in their order.
+
+    A multi-row VALUES numbers its rows in order on SQLite and PostgreSQL
+    alike: the same ids as one insert each, for one round trip.
+    """
+    if len(entries) == 1:
+        db.execute(INSERT_HISTORY, entries[0]).close()
+    elif entries:
+        sql = _INSERT_HISTORIES.get(len(entries))
+        if sql is None:
+            sql = _INSERT_HISTORIES[len(entries)] = _insert_history(len(entries))
+        params = {
+            f"{key}_{n}": value for n, row in enumerate(entries) for key, value in row.items()
+        }
+        db.execute(sql, params).close()
+
+
 def record(db: Db, ticket_id: int, kind: str, actor: str, **detail: Any) -> None:
     """Add a history entry to the ticket (every change to a ticket leaves one)."""
-    db.execute(
-        INSERT_HISTORY,
-        {
-            "ticket_id": ticket_id,
-            "kind": kind,
-            "actor": actor,
-            "detail": json_text(detail),
-            "created_at": utcnow(),
-        },
-    ).close()
+    record_rows(db, [history_row(ticket_id, kind, actor, **detail)])
 
 
-def reopen_if_closed(db: Db, found: Found) -> None:
-    """A customer's reply to a closed ticket opens it again."""
+def reopen_if_closed(db: Db, found: Found, history: list[dict[str, Any]] | None = None) -> None:
+    """A customer's reply to a closed ticket opens it again.
+
+    Its history entry goes to ``history`` when given (for the caller to
+    write with the next ones), else it is written at once.
+    """
     if State(found.state).is_closed:
         db.execute(
             REOPEN, {"id": found.id, "state": State.OPEN.value, "changed_at": utcnow()}
         ).close()
-        record(db, found.id, "reopened", "system", by="customer reply")
+        entry = history_row(found.id, "reopened", "system", by="customer reply")
+        if history is None:
+            record_rows(db, [entry])
+        else:
+            history.append(entry)
 
 
 def queue_id(db: Db, name: str) -> int:
-    """The id of the queue ``name``, created (with its parents) when missing."""
+    """The id of the queue ``name``, created (with its parents) when missing.
+
+    Read once a transaction (:attr:`Db.queue_ids`): queues are never deleted.
+    """
+    known = db.queue_ids.get(name)
+    if known is not None:
+        return known
     found = db.scalar(QUEUE_ID, {"name": name})
     if found is not None:
+        db.queue_ids[name] = int(found)
         return int(found)
     parent: int | None = None
     parts = name.split("::")
@@ -210,6 +274,7 @@ def queue_id(db: Db, name: str) -> int:
         ).close()
         parent = int(db.scalar(QUEUE_ID, {"name": path}))
     assert parent is not None
+    db.queue_ids[name] = parent
     return parent
 
 
@@ -224,10 +289,6 @@ def next_number(db: Db, system_id: str) -> str:
     return format_number(day, system_id, int(value))
 
 
-def _number_is_free(db: Db, number: str) -> bool:
-    return db.first(NUMBER_TAKEN, {"number": number}) is None
-
-
 def new_ticket(
     db: Db,
     parsed: ParsedMail,
@@ -237,36 +298,44 @@ def new_ticket(
     language: str | None,
     rule: str,
     number: str | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> tuple[int, str]:
     """Open a ticket for ``parsed`` in ``queue``; return its id and number.
 
     ``number`` (an archive's old ticket number) is used when it is a valid
-    number no ticket has; otherwise the day's next number is taken.
+    number no ticket has; otherwise the day's next number is taken.  The
+    "created" history entry goes to ``history`` when given (for the caller
+    to write with the next ones), else it is written at once.
     """
     qid = queue_id(db, queue)
-    if not (number and is_valid(number) and _number_is_free(db, number)):
-        number = next_number(db, system_id)
-        # An imported archive may hold today's numbers already: skip them.
-        while not _number_is_free(db, number):
-            number = next_number(db, system_id)
+    if not (number and is_valid(number)):
+        number = None
     now = utcnow()
-    ticket_id = db.scalar(
-        INSERT_TICKET,
-        {
-            "number": number,
-            "title": (parsed.subject or "(no subject)")[:500],
-            "queue_id": qid,
-            "state": State.NEW.value,
-            "priority": DEFAULT_PRIORITY,
-            "customer": (parsed.sender_address or parsed.from_addr)[:500],
-            "language": language,
-            "route_rule": rule[:20],
-            "locked": False,
-            "created_at": now,
-            "changed_at": now,
-        },
-    )
-    record(db, ticket_id, "created", "system", queue=queue, number=number)
+    values = {
+        "title": (parsed.subject or "(no subject)")[:500],
+        "queue_id": qid,
+        "state": State.NEW.value,
+        "priority": DEFAULT_PRIORITY,
+        "customer": (parsed.sender_address or parsed.from_addr)[:500],
+        "language": language,
+        "route_rule": rule[:20],
+        "locked": False,
+        "created_at": now,
+        "changed_at": now,
+    }
+    ticket_id = None
+    if number is not None:
+        ticket_id = db.scalar(INSERT_TICKET, {"number": number, **values})
+    while ticket_id is None or number is None:
+        # An imported archive may hold today's numbers already: those insert
+        # nothing, and the next number is taken.
+        number = next_number(db, system_id)
+        ticket_id = db.scalar(INSERT_TICKET, {"number": number, **values})
+    entry = history_row(ticket_id, "created", "system", queue=queue, number=number)
+    if history is None:
+        record_rows(db, [entry])
+    else:
+        history.append(entry)
     return int(ticket_id), number
 
 
@@ -288,7 +357,7 @@ def insert_raw(
         "envelope_to": json_text(envelope_to),
         "received_at": utcnow(),
     }
-    found = db.scalar(INSERT_RAW, values)
+    found = db.scalar(INSERT_RAW[db.dialect], values)
     return int(found) if found is not None else None
 
 

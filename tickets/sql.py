@@ -69,7 +69,15 @@ class Db:
     :meth:`over`.
     """
 
-    __slots__ = ("_execute", "_executemany", "_in_transaction", "commit", "dialect", "rollback")
+    __slots__ = (
+        "_commit",
+        "_execute",
+        "_executemany",
+        "_in_transaction",
+        "_rollback",
+        "dialect",
+        "queue_ids",
+    )
 
     def __init__(
         self,
@@ -86,9 +94,22 @@ class Db:
         self._execute = execute
         self._executemany = executemany
         self._in_transaction = in_transaction
-        #: End the transaction (on a SQLAlchemy connection: its transaction).
-        self.commit = commit
-        self.rollback = rollback
+        self._commit = commit
+        self._rollback = rollback
+        #: Queue ids by name, read or created in this transaction (see
+        #: :func:`tickets.intake_rows.queue_id`): forgotten when it ends, as a
+        #: rollback may take back a queue it created.
+        self.queue_ids: dict[str, int] = {}
+
+    def commit(self) -> None:
+        """End the transaction (on a SQLAlchemy connection: its transaction)."""
+        self.queue_ids.clear()
+        self._commit()
+
+    def rollback(self) -> None:
+        """Undo the transaction."""
+        self.queue_ids.clear()
+        self._rollback()
 
     @classmethod
     def sqlite(cls, connection: Any) -> Db:

@@ -21,9 +21,10 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from tickets.intake import Delivery, Incoming, begin_write, prepare, routing_view, store_incoming
+from tickets.intake import Delivery, Incoming, prepare, routing_view, store_incoming
 from tickets.numbers import is_valid
 from tickets.routing import Decision, Policy, route
+from tickets.sql import Db
 from wikibridge.engine import writer_turn
 
 log = logging.getLogger(__name__)
@@ -117,11 +118,13 @@ def write_batch(
     detector = detector_for(policy.languages)
     try:
         with engine.connect() as conn, writer_turn(engine):
-            begin_write(conn)
+            # One Db for the batch: what it learns (queue ids) serves every message.
+            db = Db.over(conn)
+            db.begin_write()
             earlier: dict[str, Delivery] = {}
             done: list[Delivery | BaseException] = [
                 store_incoming(
-                    conn,
+                    db,
                     item.incoming,
                     policy=policy,
                     detector=detector,
@@ -133,7 +136,7 @@ def write_batch(
                 )
                 for item in items
             ]
-            conn.commit()
+            db.commit()
             return done
     except Exception as exc:  # noqa: BLE001 - reported per message below
         if len(items) == 1:
