@@ -28,8 +28,8 @@ _ATTRIBUTES = {tag: set(names) - {"cite"} for tag, names in nh3.ALLOWED_ATTRIBUT
 #: tables in tables, long quoted threads) stays well under 100.
 MAX_DEPTH = 256
 
-# Elements that never contain anything.
-_VOID = frozenset(
+#: Elements that never contain anything (no end tag follows them).
+VOID_ELEMENTS = frozenset(
     [
         "area",
         "base",
@@ -158,7 +158,7 @@ def limit_depth(markup: str, max_depth: int = MAX_DEPTH) -> str:
                 keep = False
             elif name in stack:
                 del stack[len(stack) - 1 - stack[::-1].index(name) :]
-        elif name not in _VOID:
+        elif name not in VOID_ELEMENTS:
             group = _IMPLIED_END.get(name)
             if group is not None and stack and _IMPLIED_END.get(stack[-1]) == group:
                 stack.pop()

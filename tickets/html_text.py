@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from tickets.html import VOID_ELEMENTS
+
 _BLOCK_TAGS = frozenset(
     [
         "address",
@@ -52,24 +54,6 @@ _INVISIBLE_TAGS = frozenset({"script", "style", "head", "title", "template", "no
 _QUOTE_CLASSES = frozenset(
     {"gmail_quote", "gmail_signature", "moz-cite-prefix", "yahoo_quoted", "protonmail_quote"}
 )
-_VOID_TAGS = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
 _SPACES = re.compile(r"[ \t\f\v\r\n\u00a0]+")
 
 
@@ -100,7 +84,7 @@ class TextRenderer(HTMLParser):
             if tag == self._skip_tag:
                 self._skip_depth += 1
             return
-        if tag not in _VOID_TAGS and self._starts_skip(tag, attrs):
+        if tag not in VOID_ELEMENTS and self._starts_skip(tag, attrs):
             self._skip_tag, self._skip_depth = tag, 1
             return
         if tag == "br":

@@ -32,7 +32,7 @@ from tickets.models import PageAction, PageLink, Ticket, WikiBatch, utcnow
 from tickets.tickets import record
 from wikibridge import metrics
 from wikibridge import sessions as login_sessions
-from wikibridge.db import DatabaseUnavailable, database_away, new_session
+from wikibridge.db import database_away, new_session
 from wikibridge.sessions import LoginSession
 from wikibridge.wiki.blocks import Block, block_from
 from wikibridge.wiki.credentials import (
@@ -47,6 +47,7 @@ from wikibridge.wiki.credentials import renew as renew_token
 from wikibridge.wiki.edits import edit_params, read_as
 from wikibridge.wiki.faults import (
     WikiUnavailable,
+    database_lost,
     is_revoked,
     is_unavailable,
     refusal,
@@ -337,11 +338,7 @@ def run_batch(
                 raise
             except Exception as exc:
                 if database_away(exc):
-                    # A restart of the database: nothing to stop for an admin.
-                    metrics.wiki_error(wiki, "database")
-                    why = f"the desk's database went away ({type(exc).__name__})"
-                    runner.requeue(why)
-                    raise DatabaseUnavailable(f"{why}; trying again shortly") from exc
+                    raise database_lost(wiki, exc, runner.requeue) from exc
                 # Not retried blindly (it would fail the same way): kept for an admin.
                 metrics.wiki_error(batch.wiki, "internal")
                 log.exception("wiki batch %s stopped", batch_id)

@@ -6,9 +6,13 @@ writes), so a refusal reads the same wherever it happens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
+
+from wikibridge import metrics
+from wikibridge.db import DatabaseUnavailable
 
 
 class WikiUnavailable(Exception):
@@ -60,3 +64,17 @@ def is_unavailable(exc: BaseException) -> bool:
         requests.Timeout,
     )
     return isinstance(exc, unavailable)
+
+
+def database_lost(
+    wiki: str, exc: BaseException, requeue: Callable[[str], None]
+) -> DatabaseUnavailable:
+    """Count a lost database, hand the job back through ``requeue``; return the error to raise.
+
+    A restart of the database is nothing to stop a job for an admin: the
+    job queue's retry (or the lease sweep) runs it again shortly.
+    """
+    metrics.wiki_error(wiki, "database")
+    why = f"the desk's database went away ({type(exc).__name__})"
+    requeue(why)
+    return DatabaseUnavailable(f"{why}; trying again shortly")

@@ -46,7 +46,7 @@ from tickets.wiki_writes import (
     writes_for,
 )
 from wikibridge import metrics
-from wikibridge.db import DatabaseUnavailable, database_away, new_session
+from wikibridge.db import database_away, new_session
 from wikibridge.wiki.batches import lease_of
 from wikibridge.wiki.credentials import (
     REVOKED,
@@ -60,6 +60,7 @@ from wikibridge.wiki.credentials import renew as renew_token
 from wikibridge.wiki.edits import edit_params, read_as
 from wikibridge.wiki.faults import (
     WikiUnavailable,
+    database_lost,
     is_revoked,
     is_unavailable,
     refusal,
@@ -196,11 +197,7 @@ def _run_claimed(
         raise
     except Exception as exc:
         if database_away(exc):
-            # A restart of the database: nothing to stop for an admin.
-            metrics.wiki_error(wiki, "database")
-            why = f"the desk's database went away ({type(exc).__name__})"
-            runner.requeue(why)
-            raise DatabaseUnavailable(f"{why}; trying again shortly") from exc
+            raise database_lost(wiki, exc, runner.requeue) from exc
         # Not retried blindly (it would fail the same way): kept for an admin.
         metrics.wiki_error(write.wiki, "internal")
         log.exception("wiki write %s stopped", write.id)
