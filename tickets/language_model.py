@@ -117,11 +117,29 @@ def load(cache_dir: Path) -> LanguageModel:
     except (OSError, ValueError, CacheError):  # missing, empty or of another layout
         pass
     if _write(path, image(source)):
+        _remove_stale(path)
         try:
             return LanguageModel(_map(path))
         except (OSError, ValueError, CacheError):  # replaced meanwhile by a stranger
             pass
     return LanguageModel(build(source))
+
+
+def _remove_stale(current: Path) -> None:
+    """Remove the caches of other model files or layouts beside ``current``.
+
+    Each is tens of megabytes and is written again when the model it was made
+    from changes (an upgrade of py3langid or of this module), so without this
+    they pile up.  A process still mapping one keeps its pages: unlinking a
+    mapped file frees it only when the mapping goes.
+    """
+    import contextlib
+
+    for other in current.parent.glob("langid-v*.bin"):
+        if other.name != current.name:
+            # Another process may have removed it first, or it is not ours to remove.
+            with contextlib.suppress(OSError):
+                other.unlink()
 
 
 def _map(path: Path) -> mmap.mmap:

@@ -134,6 +134,18 @@ def test_the_cache_is_written_once_and_then_read(tmp_path, monkeypatch, blob):
     assert second.probabilities(TEXTS[0]) == first.probabilities(TEXTS[0])
 
 
+def test_writing_the_cache_removes_those_of_other_models_and_keeps_other_files(
+    tmp_path, monkeypatch, blob
+):
+    _prebuilt(monkeypatch, blob)
+    (tmp_path / "langid-v1-4000-1700000000.bin").write_bytes(b"an older layout")
+    (tmp_path / "langid-v2-5000-1800000000.bin").write_bytes(b"an older model file")
+    (tmp_path / "notes.txt").write_text("not ours to remove")
+    language_model.load(tmp_path)
+    current = language_model.cache_file(tmp_path, language_model.model_file()).name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([current, "notes.txt"])
+
+
 @pytest.mark.parametrize("damage", ["empty", "truncated", "other-version"])
 def test_a_damaged_cache_is_rebuilt(tmp_path, monkeypatch, blob, damage):
     _prebuilt(monkeypatch, blob)
