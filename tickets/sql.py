@@ -75,7 +75,9 @@ class Db:
         "_executemany",
         "_in_transaction",
         "_rollback",
+        "before_commit",
         "dialect",
+        "numbers",
         "queue_ids",
     )
 
@@ -100,16 +102,31 @@ class Db:
         #: :func:`tickets.intake_rows.queue_id`): forgotten when it ends, as a
         #: rollback may take back a queue it created.
         self.queue_ids: dict[str, int] = {}
+        #: Ticket counters this transaction holds, by (day, system id): the
+        #: value stored and the last one handed out (see
+        #: :func:`tickets.intake_rows.hold_numbers`); None when each number is
+        #: taken from the database.
+        self.numbers: dict[tuple[str, str], list[int]] | None = None
+        #: Run by :meth:`commit` first (writes what was held back until then).
+        self.before_commit: Callable[[Db], None] | None = None
 
     def commit(self) -> None:
         """End the transaction (on a SQLAlchemy connection: its transaction)."""
-        self.queue_ids.clear()
+        if self.before_commit is not None:
+            self.before_commit(self)
+        self._forget()
         self._commit()
 
     def rollback(self) -> None:
         """Undo the transaction."""
-        self.queue_ids.clear()
+        self._forget()
         self._rollback()
+
+    def _forget(self) -> None:
+        # What a transaction learnt or held ends with it.
+        self.queue_ids.clear()
+        if self.numbers is not None:
+            self.numbers.clear()
 
     @classmethod
     def sqlite(cls, connection: Any) -> Db:
