@@ -251,7 +251,7 @@ def reopen_if_closed(db: Db, found: Found, history: list[dict[str, Any]] | None 
 def queue_id(db: Db, name: str) -> int:
     """The id of the queue ``name``, created (with its parents) when missing.
 
-    Read once a transaction (:attr:`Db.queue_ids`): queues are never deleted.
+    Read once a connection (:attr:`Db.queue_ids`): queues are never renamed or deleted.
     """
     known = db.queue_ids.get(name)
     if known is not None:

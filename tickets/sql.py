@@ -98,9 +98,10 @@ class Db:
         self._in_transaction = in_transaction
         self._commit = commit
         self._rollback = rollback
-        #: Queue ids by name, read or created in this transaction (see
-        #: :func:`tickets.intake_rows.queue_id`): forgotten when it ends, as a
-        #: rollback may take back a queue it created.
+        #: Queue ids by name, read or created by this connection (see
+        #: :func:`tickets.intake_rows.queue_id`): kept past a commit (queues
+        #: are never renamed or deleted), forgotten by a rollback, which may
+        #: take back a queue it created.
         self.queue_ids: dict[str, int] = {}
         #: Ticket counters this transaction holds, by (day, system id): the
         #: value stored and the last one handed out (see
@@ -114,19 +115,16 @@ class Db:
         """End the transaction (on a SQLAlchemy connection: its transaction)."""
         if self.before_commit is not None:
             self.before_commit(self)
-        self._forget()
+        if self.numbers is not None:
+            self.numbers.clear()
         self._commit()
 
     def rollback(self) -> None:
         """Undo the transaction."""
-        self._forget()
-        self._rollback()
-
-    def _forget(self) -> None:
-        # What a transaction learnt or held ends with it.
         self.queue_ids.clear()
         if self.numbers is not None:
             self.numbers.clear()
+        self._rollback()
 
     @classmethod
     def sqlite(cls, connection: Any) -> Db:

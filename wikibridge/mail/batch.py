@@ -107,6 +107,28 @@ def prepare_routed(
     return Routed(incoming, decision, queue, number)
 
 
+def _driver_db(engine: Engine, dbapi: Any) -> Db:
+    if engine.dialect.name == "postgresql":
+        return Db.psycopg(dbapi)
+    return Db.sqlite(dbapi)
+
+
+@contextlib.contextmanager
+def _pipelined(engine: Engine, dbapi: Any) -> Iterator[None]:
+    """PostgreSQL's pipeline mode around a batch; elsewhere nothing.
+
+    A statement whose result nobody reads (history, attachments, the
+    counter's final value) is sent with the next one that is read, not in a
+    round trip of its own.  Statements still run in order, each seeing
+    those before it, and the commit waits for all of them.
+    """
+    if engine.dialect.name == "postgresql":
+        with dbapi.pipeline():
+            yield
+    else:
+        yield
+
+
 @contextlib.contextmanager
 def _driver_connection(engine: Engine) -> Iterator[Db]:
     """A :class:`Db` straight over a pooled driver connection, returned to the pool after.
@@ -121,32 +143,79 @@ def _driver_connection(engine: Engine) -> Iterator[Db]:
     try:
         dbapi = raw.driver_connection
         assert dbapi is not None  # checked out, so connected
-        if engine.dialect.name == "postgresql":
-            # Pipeline mode: a statement whose result nobody reads (history,
-            # attachments, the counter's final value) is sent with the next
-            # one that is read, not in a round trip of its own.  Statements
-            # still run in order, each seeing those before it.
-            with dbapi.pipeline():
-                yield Db.psycopg(dbapi)
-        else:
-            yield Db.sqlite(dbapi)
+        with _pipelined(engine, dbapi):
+            yield _driver_db(engine, dbapi)
     finally:
         raw.close()
 
 
+#: Seconds a writer keeps its connection between batches without asking the
+#: pool again (whose check-out pings the server first).
+HOLD_SECONDS = 1.0
+
+
+class HeldConnection:
+    """One writer thread's connection, kept from one batch to the next while they follow closely.
+
+    Under load a batch follows another within milliseconds: checking a
+    connection out of the pool each time cost a ping (a round trip) and the
+    pool's own work, and the queue ids the last transaction read were
+    forgotten.  After a pause, or after any failure, the connection goes back
+    to the pool and the next batch checks one out as before.  Used by one
+    thread at a time.
+    """
+
+    def __init__(self, engine: Engine, seconds: float = HOLD_SECONDS) -> None:
+        self.engine = engine
+        self.seconds = seconds
+        self._raw: Any = None
+        self._db: Db | None = None
+        self._used_at = 0.0
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[Db]:
+        """The connection's :class:`Db` for one transaction (dropped if anything fails)."""
+        if self._raw is not None and time.monotonic() - self._used_at > self.seconds:
+            self.close()
+        if self._raw is None or self._db is None:
+            raw = self.engine.raw_connection()
+            self._raw, self._db = raw, _driver_db(self.engine, raw.driver_connection)
+        try:
+            with _pipelined(self.engine, self._raw.driver_connection):
+                yield self._db
+        except BaseException:
+            self.close()
+            raise
+        self._used_at = time.monotonic()
+
+    def close(self) -> None:
+        """Give the connection back to the pool (which rolls back what is left)."""
+        raw, self._raw, self._db = self._raw, None, None
+        if raw is not None:
+            raw.close()
+
+
 def write_batch(
-    engine: Engine, items: Sequence[Routed], policy: Policy, system_id: str
+    engine: Engine,
+    items: Sequence[Routed],
+    policy: Policy,
+    system_id: str,
+    *,
+    held: HeldConnection | None = None,
 ) -> list[Delivery | BaseException]:
     """Write ``items`` in one transaction; per item its delivery, or why it was not stored.
 
-    Returns only after the commit.  When the batch fails, each message is
-    written again in a transaction of its own.
+    Returns only after the commit.  ``held``: a connection kept between
+    batches; when the batch fails on it, the batch is written again on one
+    checked out of the pool.  When the batch fails, each message is written
+    again in a transaction of its own.
     """
     from wikibridge.mail.store import detector_for
 
     detector = detector_for(policy.languages)
     try:
-        with _driver_connection(engine) as db, writer_turn(engine):
+        connection = held.use() if held is not None else _driver_connection(engine)
+        with connection as db, writer_turn(engine):
             # One Db for the batch: what it learns (queue ids) serves every message.
             db.begin_write()
             hold_numbers(db)
@@ -168,6 +237,10 @@ def write_batch(
             db.commit()
             return done
     except Exception as exc:  # noqa: BLE001 - reported per message below
+        if held is not None:
+            # The kept connection may have gone stale (a server restart):
+            # the pool checks the next one before it is used.
+            return write_batch(engine, items, policy, system_id)
         if len(items) == 1:
             return [exc]
         log.warning("a batch of %d messages failed (%s); storing one at a time", len(items), exc)
@@ -196,6 +269,7 @@ class GroupCommitter:
         self.max_batch = max_batch
         self.on_batch = on_batch
         self._queue: queue.SimpleQueue[tuple[Routed, Future[Delivery]] | None] = queue.SimpleQueue()
+        self._held = HeldConnection(engine)
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
         self._thread.start()
 
@@ -211,6 +285,12 @@ class GroupCommitter:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        try:
+            self._batches()
+        finally:
+            self._held.close()
+
+    def _batches(self) -> None:
         stopping = False
         while not stopping:
             first = self._queue.get()
@@ -231,7 +311,11 @@ class GroupCommitter:
     def _write(self, batch: list[tuple[Routed, Future[Delivery]]]) -> None:
         try:
             results = write_batch(
-                self.engine, [item for item, _ in batch], self.policies.get(), self.system_id
+                self.engine,
+                [item for item, _ in batch],
+                self.policies.get(),
+                self.system_id,
+                held=self._held,
             )
         except BaseException as exc:  # noqa: BLE001 - the policy could not be read
             results = [exc] * len(batch)
