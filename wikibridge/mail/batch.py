@@ -240,6 +240,7 @@ def write_batch(
         if held is not None:
             # The kept connection may have gone stale (a server restart):
             # the pool checks the next one before it is used.
+            log.info("a batch failed on the kept connection (%s); writing it again", exc)
             return write_batch(engine, items, policy, system_id)
         if len(items) == 1:
             return [exc]
