@@ -58,6 +58,9 @@ BUMP = (
     "UPDATE ticket_counter SET value = value + 1 "
     "WHERE day = :day AND system_id = :system_id RETURNING value"
 )
+# The value a held counter ends at (see hold_numbers): its row is locked
+# since the bump that took its first number.
+SET_COUNTER = "UPDATE ticket_counter SET value = :value WHERE day = :day AND system_id = :system_id"
 INSERT_COUNTER = (
     "INSERT INTO ticket_counter (day, system_id, value) VALUES (:day, :system_id, 0) "
     "ON CONFLICT DO NOTHING"
@@ -248,7 +251,7 @@ def reopen_if_closed(db: Db, found: Found, history: list[dict[str, Any]] | None 
 def queue_id(db: Db, name: str) -> int:
     """The id of the queue ``name``, created (with its parents) when missing.
 
-    Read once a transaction (:attr:`Db.queue_ids`): queues are never deleted.
+    Read once a connection (:attr:`Db.queue_ids`): queues are never renamed or deleted.
     """
     known = db.queue_ids.get(name)
     if known is not None:
@@ -282,11 +285,39 @@ def next_number(db: Db, system_id: str) -> str:
     """Take the next ticket number of the day (see :func:`tickets.tickets.next_number`)."""
     day = utcnow().date()
     params = {"day": f"{day:%Y%m%d}", "system_id": system_id}
+    held = None if db.numbers is None else db.numbers.get((params["day"], system_id))
+    if held is not None:
+        # The row is locked by this transaction since its first bump: the
+        # numbers that follow are this transaction's to hand out.
+        held[1] += 1
+        return format_number(day, system_id, held[1])
     value = db.scalar(BUMP, params)
     if value is None:
         db.execute(INSERT_COUNTER, params).close()
         value = db.scalar(BUMP, params)
+    if db.numbers is not None:
+        db.numbers[params["day"], system_id] = [int(value), int(value)]
     return format_number(day, system_id, int(value))
+
+
+def hold_numbers(db: Db) -> None:
+    """Take a transaction's ticket numbers with one counter bump a day, not one a ticket.
+
+    The first number of a day bumps and locks the counter's row, as
+    :func:`next_number` always does; the next ones are counted here and the
+    row is set to the last of them just before the commit.  Nobody else can
+    take a number meanwhile (the row stays locked), and a rollback gives them
+    all back: the same numbers, in the same order, without a gap.
+    """
+    if db.numbers is None:
+        db.numbers = {}
+        db.before_commit = _settle_numbers
+
+
+def _settle_numbers(db: Db) -> None:
+    for (day, system_id), (stored, handed) in (db.numbers or {}).items():
+        if handed != stored:
+            db.execute(SET_COUNTER, {"value": handed, "day": day, "system_id": system_id}).close()
 
 
 def new_ticket(

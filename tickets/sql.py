@@ -75,7 +75,9 @@ class Db:
         "_executemany",
         "_in_transaction",
         "_rollback",
+        "before_commit",
         "dialect",
+        "numbers",
         "queue_ids",
     )
 
@@ -96,19 +98,32 @@ class Db:
         self._in_transaction = in_transaction
         self._commit = commit
         self._rollback = rollback
-        #: Queue ids by name, read or created in this transaction (see
-        #: :func:`tickets.intake_rows.queue_id`): forgotten when it ends, as a
-        #: rollback may take back a queue it created.
+        #: Queue ids by name, read or created by this connection (see
+        #: :func:`tickets.intake_rows.queue_id`): kept past a commit (queues
+        #: are never renamed or deleted), forgotten by a rollback, which may
+        #: take back a queue it created.
         self.queue_ids: dict[str, int] = {}
+        #: Ticket counters this transaction holds, by (day, system id): the
+        #: value stored and the last one handed out (see
+        #: :func:`tickets.intake_rows.hold_numbers`); None when each number is
+        #: taken from the database.
+        self.numbers: dict[tuple[str, str], list[int]] | None = None
+        #: Run by :meth:`commit` first (writes what was held back until then).
+        self.before_commit: Callable[[Db], None] | None = None
 
     def commit(self) -> None:
         """End the transaction (on a SQLAlchemy connection: its transaction)."""
-        self.queue_ids.clear()
+        if self.before_commit is not None:
+            self.before_commit(self)
+        if self.numbers is not None:
+            self.numbers.clear()
         self._commit()
 
     def rollback(self) -> None:
         """Undo the transaction."""
         self.queue_ids.clear()
+        if self.numbers is not None:
+            self.numbers.clear()
         self._rollback()
 
     @classmethod
