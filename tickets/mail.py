@@ -6,18 +6,17 @@ are kept elsewhere, so nothing is lost even when this module understands little.
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import email.policy
 import email.utils
-import hashlib
 import re
-from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from typing import Any
 
 from tickets import mail_headers
+from tickets.digests import sha256_hex
 from tickets.html import escape_stray_brackets
+from tickets.records import Record, field
 from tickets.text import html_to_text
 
 _TAG_RE = re.compile(r"\[Ticket#(\d{16})\]", re.IGNORECASE)
@@ -74,8 +73,7 @@ def clean(text: str) -> str:
     return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", text))
 
 
-@dataclass(frozen=True)
-class ParsedAttachment:
+class ParsedAttachment(Record):
     """A file carried by a message (or an inline image)."""
 
     filename: str
@@ -85,8 +83,7 @@ class ParsedAttachment:
     data: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class ParsedMail:
+class ParsedMail(Record):
     """What the help desk reads from a message."""
 
     message_id: str | None
@@ -302,14 +299,13 @@ def parse_headers(raw: bytes) -> ParsedMail:
         head = head[: head.rfind(b"\n") + 1] or head
         head += b"\n"
     parsed = parse(head)
-    return dataclasses.replace(
-        parsed,
+    return parsed.replace(
         body="",
         html=None,
         attachments=[],
         # The structure's defects are those of the cut, not of the message.
         problems=[p for p in parsed.problems if not p.endswith("Defect")],
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256_hex(raw),
         content_sha256=content_digest(raw),
     )
 
@@ -342,13 +338,13 @@ def content_digest(raw: bytes) -> str:
         dropping = name in TRANSPORT_HEADERS
         if not dropping:
             kept.append(line)
-    return hashlib.sha256(b"\n".join(kept) + body.rstrip(b"\n")).hexdigest()
+    return sha256_hex(b"\n".join(kept) + body.rstrip(b"\n"))
 
 
 def parse(raw: bytes) -> ParsedMail:
     """Read ``raw`` into a :class:`ParsedMail`; never raises."""
     problems: list[str] = []
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = sha256_hex(raw)
     content = content_digest(raw)
     try:
         msg: Message = email.message_from_bytes(raw, policy=POLICY)

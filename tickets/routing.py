@@ -10,11 +10,11 @@ decides those first; :func:`route` holds the rules that look at the message.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from tickets.mail import ParsedMail
 from tickets.queues import INFO_LANGUAGES, PERMISSIONS_LANGUAGES
+from tickets.records import Record, field
 from tickets.statements import statement_evidence
 from tickets.text import main_text
 
@@ -37,8 +37,7 @@ class Detector(Protocol):
     def detect(self, text: str) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(Record):
     """What a local part (``info``, ``info-de``, ``press``) of the mail domain means."""
 
     queue: str
@@ -63,8 +62,7 @@ def _default_addresses() -> dict[str, Address]:
     return addresses
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record):
     """The routing policy: addresses, queues, languages and content patterns."""
 
     domain: str = "wikimedia.org"
@@ -91,9 +89,9 @@ class Policy:
 
     def to_document(self) -> dict[str, Any]:
         """The policy as a JSON-able document."""
-        doc = asdict(self)
+        doc = self.as_dict()
         doc["addresses"] = {
-            local: {k: v for k, v in asdict(a).items() if v not in (None, False)}
+            local: {k: v for k, v in a.as_dict().items() if v not in (None, False)}
             for local, a in self.addresses.items()
         }
         doc["subqueues"] = {q: list(langs) for q, langs in self.subqueues.items()}
@@ -107,7 +105,7 @@ class Policy:
 
         :raises ValueError: naming the first thing that is wrong with it.
         """
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls._fields)
         unknown = set(doc) - known
         if unknown:
             raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
@@ -138,8 +136,7 @@ class Policy:
             raise ValueError(f"malformed policy: {exc!r}") from exc
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Record):
     """Where a message goes, the rule that decided it, and why."""
 
     queue: str

@@ -22,10 +22,10 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from re import _constants, _parser  # type: ignore[attr-defined,unused-ignore]
 from typing import Any
 
+from tickets.records import Record
 from tickets.statement_patterns import LANGUAGES, LICENCE_NAMES
 
 # --- Licences --------------------------------------------------------------------
@@ -173,8 +173,7 @@ def _is_question(sentence: str) -> bool:
 # --- Matching --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Compiled:
+class _Compiled(Record):
     code: str
     acts: re.Pattern[str]
     authorship: re.Pattern[str]
