@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from tickets import intake_rows as rows
 from tickets import mail as mailparse
@@ -19,16 +18,21 @@ from tickets.digests import sha256_hex
 from tickets.html import sanitise
 from tickets.intake_rows import followed_up, stored_delivery
 from tickets.records import Record
-from tickets.routing import Decision, Detector, Policy, route
+from tickets.routing import Decision, Policy, route
 from tickets.sql import Db, as_db
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     # Only the web and the tools hand in SQLAlchemy sessions and connections;
     # the mail pipe stores through :class:`tickets.sql.Db` without importing it.
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from tickets.models import Blob, RawMessage, Ticket
+    from tickets.routing import Detector
 
 
 class Delivery(Record):

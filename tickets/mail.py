@@ -11,13 +11,17 @@ import email.policy
 import email.utils
 import re
 from email.message import EmailMessage, Message
-from typing import Any
 
 from tickets import mail_headers
 from tickets.digests import sha256_hex
 from tickets.html import escape_stray_brackets
 from tickets.records import Record, field
 from tickets.text import html_to_text
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _TAG_RE = re.compile(r"\[Ticket#(\d{16})\]", re.IGNORECASE)
 _MSGID_RE = re.compile(r"<[^<>\s]+>")

@@ -10,13 +10,23 @@ decides those first; :func:`route` holds the rules that look at the message.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
 
 from tickets.mail import ParsedMail
 from tickets.queues import INFO_LANGUAGES, PERMISSIONS_LANGUAGES
 from tickets.records import Record, field
 from tickets.statements import statement_evidence
 from tickets.text import main_text
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class Detector(Protocol):
+        """Anything that tells the language of a text (see :mod:`tickets.language`)."""
+
+        def detect(self, text: str) -> str | None: ...
+
 
 #: Rule names, in the spec's order of precedence.
 RULES = (
@@ -29,12 +39,6 @@ RULES = (
     "detected-lang",
     "fallback",
 )
-
-
-class Detector(Protocol):
-    """Anything that tells the language of a text (see :mod:`tickets.language`)."""
-
-    def detect(self, text: str) -> str | None: ...
 
 
 class Address(Record):

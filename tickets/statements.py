@@ -23,10 +23,14 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from re import _constants, _parser  # type: ignore[attr-defined,unused-ignore]
-from typing import Any
 
 from tickets.records import Record
 from tickets.statement_patterns import LANGUAGES, LICENCE_NAMES
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # --- Licences --------------------------------------------------------------------
 

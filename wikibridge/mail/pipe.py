@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import TYPE_CHECKING, Any
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from tickets.intake import Delivery
 
 EX_TEMPFAIL = 75  # sysexits.h: the mail system keeps the message and retries
