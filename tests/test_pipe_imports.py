@@ -26,9 +26,9 @@ NOT_IMPORTED = ("sqlalchemy", "flask", "click", "werkzeug", "jinja2", "alembic")
 #: Nor, storing a plain text message in SQLite, these (psycopg imports some of
 #: them itself): intake's records are no dataclasses, its annotations need no
 #: typing at run time, short data is hashed without OpenSSL, the HTML
-#: sanitiser loads only for HTML, settings are copied without copy, and what
-#: the email package imports for making Message-IDs or reading dates waits
-#: until used (``pipe.DEFERRED``).
+#: sanitiser loads only for HTML, settings are copied without copy, one lock
+#: needs no threading, and what the email package imports for making
+#: Message-IDs or reading dates waits until used (``pipe.DEFERRED``).
 NOT_IMPORTED_FOR_PLAIN_TEXT = (
     "dataclasses",
     "inspect",
@@ -40,6 +40,7 @@ NOT_IMPORTED_FOR_PLAIN_TEXT = (
     "random",
     "calendar",
     "locale",
+    "threading",
 )
 
 
