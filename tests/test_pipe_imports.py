@@ -42,6 +42,12 @@ NOT_IMPORTED_FOR_PLAIN_TEXT = (
     "locale",
     "threading",
 )
+#: Nor the email package's header registry, when every header read is plain.
+NOT_IMPORTED_MODULES_FOR_PLAIN_HEADERS = (
+    "email.policy",
+    "email.headerregistry",
+    "email._header_value_parser",
+)
 
 
 def imported_by_deliver(
@@ -86,6 +92,9 @@ def test_deliver_imports_neither_sqlalchemy_nor_flask(tmp_path, database_url):
     if database_url.startswith("sqlite"):
         unwanted = set(NOT_IMPORTED_FOR_PLAIN_TEXT)
         assert packages.isdisjoint(unwanted), sorted(packages & unwanted)
+    modules = set(re.findall(r"^import time:.*\|\s*([\w.]+)$", done.stderr, re.MULTILINE))
+    assert "email.parser" in modules  # the trace is read right
+    assert modules.isdisjoint(NOT_IMPORTED_MODULES_FOR_PLAIN_HEADERS)
     # Stored once: a redelivery (the duplicate path) reports the same ticket.
     again, packages = imported_by_deliver(tmp_path, database_url, raw, "--queue", "Training")
     assert delivered_number(again) == number
