@@ -23,6 +23,31 @@ WIKIBRIDGE = str(Path(sys.executable).with_name("wikibridge"))
 
 #: Never imported by a ``mail deliver`` that stores its message itself.
 NOT_IMPORTED = ("sqlalchemy", "flask", "click", "werkzeug", "jinja2", "alembic")
+#: Nor, storing a plain text message in SQLite, these (psycopg imports some of
+#: them itself): intake's records are no dataclasses, its annotations need no
+#: typing at run time, short data is hashed without OpenSSL, the HTML
+#: sanitiser loads only for HTML, settings are copied without copy, one lock
+#: needs no threading, and what the email package imports for making
+#: Message-IDs or reading dates waits until used (``pipe.DEFERRED``).
+NOT_IMPORTED_FOR_PLAIN_TEXT = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "hashlib",
+    "nh3",
+    "copy",
+    "socket",
+    "random",
+    "calendar",
+    "locale",
+    "threading",
+)
+#: Nor the email package's header registry, when every header read is plain.
+NOT_IMPORTED_MODULES_FOR_PLAIN_HEADERS = (
+    "email.policy",
+    "email.headerregistry",
+    "email._header_value_parser",
+)
 
 
 def imported_by_deliver(
@@ -64,6 +89,12 @@ def test_deliver_imports_neither_sqlalchemy_nor_flask(tmp_path, database_url):
     number = delivered_number(done)
     assert "tickets" in packages and "email" in packages  # the trace is read right
     assert packages.isdisjoint(NOT_IMPORTED), sorted(packages & set(NOT_IMPORTED))
+    if database_url.startswith("sqlite"):
+        unwanted = set(NOT_IMPORTED_FOR_PLAIN_TEXT)
+        assert packages.isdisjoint(unwanted), sorted(packages & unwanted)
+    modules = set(re.findall(r"^import time:.*\|\s*([\w.]+)$", done.stderr, re.MULTILINE))
+    assert "email.parser" in modules  # the trace is read right
+    assert modules.isdisjoint(NOT_IMPORTED_MODULES_FOR_PLAIN_HEADERS)
     # Stored once: a redelivery (the duplicate path) reports the same ticket.
     again, packages = imported_by_deliver(tmp_path, database_url, raw, "--queue", "Training")
     assert delivered_number(again) == number
@@ -92,3 +123,25 @@ def test_a_url_only_sqlalchemy_reads_is_stored_through_it(tmp_path, database_url
     )
     delivered_number(done)
     assert "sqlalchemy" in packages
+
+
+def test_deferred_modules_load_when_used():
+    # The email package binds the stand-ins; using them loads the real modules.
+    code = """
+import sys
+from wikibridge.mail import pipe
+pipe.defer_unused_imports()
+import email.utils
+assert type(sys.modules["socket"]).__name__ == "_DeferredModule", sys.modules["socket"]
+msgid = email.utils.make_msgid()  # socket.getfqdn and random
+when = email.utils.mktime_tz(email.utils.parsedate_tz("Fri, 04 Dec 2026 10:00:00 +0100"))
+import socket, random, calendar
+assert type(socket).__name__ == type(random).__name__ == "module"
+assert email.utils.socket.getfqdn is socket.getfqdn and calendar.timegm((2026, 1, 1, 0, 0, 0))
+print(msgid.startswith("<") and when == 1796374800)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

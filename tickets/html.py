@@ -9,10 +9,9 @@ Unterminated tags cost the parsers as much (:func:`escape_stray_brackets`).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
-
-import nh3
 
 # Remote images stay in the markup (a volunteer may ask to load them); the
 # page's Content-Security-Policy keeps the browser from fetching them unasked.
@@ -20,9 +19,16 @@ import nh3
 # opened from a link it runs as a page of its own.
 _URL_SCHEMES = {"http", "https", "mailto", "cid"}
 
-# Without "cite" (on blockquote, q, del, ins): an address never shown and
-# never checked against the schemes above.
-_ATTRIBUTES = {tag: set(names) - {"cite"} for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+
+@functools.cache
+def _attributes() -> dict[str, set[str]]:
+    # Without "cite" (on blockquote, q, del, ins): an address never shown and
+    # never checked against the schemes above.  nh3 is imported on first use:
+    # most mail has no HTML part, and ``mail deliver`` imports per message.
+    import nh3
+
+    return {tag: set(names) - {"cite"} for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+
 
 #: Deepest nesting of elements handed to the sanitiser.  Real mail (Outlook's
 #: tables in tables, long quoted threads) stays well under 100.
@@ -182,9 +188,11 @@ def limit_depth(markup: str, max_depth: int = MAX_DEPTH) -> str:
 
 def sanitise(html: str) -> str:
     """Return ``html`` with everything that could run or track removed."""
+    import nh3
+
     return nh3.clean(
         limit_depth(escape_stray_brackets(html)),
-        attributes=_ATTRIBUTES,
+        attributes=_attributes(),
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )

@@ -8,32 +8,34 @@ Message-IDs may repeat: a different message with a known one is stored too.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from tickets import intake_rows as rows
 from tickets import mail as mailparse
 from tickets.clock import utcnow
+from tickets.digests import sha256_hex
 from tickets.html import sanitise
 from tickets.intake_rows import followed_up, stored_delivery
-from tickets.routing import Decision, Detector, Policy, route
+from tickets.records import Record
+from tickets.routing import Decision, Policy, route
 from tickets.sql import Db, as_db
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     # Only the web and the tools hand in SQLAlchemy sessions and connections;
     # the mail pipe stores through :class:`tickets.sql.Db` without importing it.
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
     from tickets.models import Blob, RawMessage, Ticket
+    from tickets.routing import Detector
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(Record):
     """The outcome of delivering one message."""
 
     number: str
@@ -59,7 +61,7 @@ def routing_view(parsed: mailparse.ParsedMail, envelope: Sequence[str]) -> mailp
     extra = [r for r in dict.fromkeys(e.lower() for e in envelope) if r and r not in named]
     if not extra:
         return parsed
-    return dataclasses.replace(parsed, delivered_to=[*parsed.delivered_to, *extra])
+    return parsed.replace(delivered_to=[*parsed.delivered_to, *extra])
 
 
 def is_known(session: Session | Connection | Db, parsed: mailparse.ParsedMail) -> bool:
@@ -138,8 +140,7 @@ def _blob_data(data: bytes) -> tuple[str, bytes]:
     return "zlib", _compress(data)
 
 
-@dataclass(frozen=True)
-class Incoming:
+class Incoming(Record):
     """A message made ready to store: all the work that needs no database, done.
 
     Parsing, sanitising, hashing and compressing take time growing with the
@@ -181,8 +182,7 @@ def prepare(raw: bytes, max_bytes: int | None = None, envelope_to: Sequence[str]
     envelope = tuple(dict.fromkeys(r.strip() for r in envelope_to if r and r.strip()))
     if max_bytes is not None and len(raw) > max_bytes:
         headers = mailparse.parse_headers(raw)
-        parsed = dataclasses.replace(
-            headers,
+        parsed = headers.replace(
             problems=[
                 f"too large: {len(raw)} bytes, over the limit of {max_bytes}; not read",
                 *headers.problems,
@@ -203,7 +203,7 @@ def prepare(raw: bytes, max_bytes: int | None = None, envelope_to: Sequence[str]
     blobs: dict[str, tuple[int, str, bytes]] = {}
     hashes = []
     for part in parsed.attachments:
-        digest = hashlib.sha256(part.data).hexdigest()
+        digest = sha256_hex(part.data)
         hashes.append(digest)
         if digest not in blobs:
             blobs[digest] = (len(part.data), *_blob_data(part.data))
@@ -225,7 +225,7 @@ def store_blob(session: Session, data: bytes) -> str:
     from tickets.models import Blob
     from tickets.tickets import insert_ignoring_conflicts
 
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_hex(data)
     session.execute(
         insert_ignoring_conflicts(
             session,
@@ -306,7 +306,7 @@ def store_incoming(
     db.begin_write()
     key = incoming.content_sha256
     if earlier is not None and key in earlier:
-        return dataclasses.replace(earlier[key], rule="duplicate", created=False, reason="")
+        return earlier[key].replace(rule="duplicate", created=False, reason="")
     result = _store(db, incoming, policy, detector, system_id, forced_queue, routed, number)
     if earlier is not None and key:
         earlier[key] = result

@@ -16,14 +16,18 @@ import``).  :mod:`tickets.intake` prepares and routes before any of this runs.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tickets.clock import utcnow
 from tickets.numbers import format_number, is_valid
 from tickets.queues import DEFAULT_COMMENTS
+from tickets.records import Record
 from tickets.states import DEFAULT_PRIORITY, State
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from tickets.mail import ParsedMail
     from tickets.sql import Db
 
@@ -129,7 +133,7 @@ def json_text(value: Any) -> str:
     return json.dumps(value)
 
 
-class Found(NamedTuple):
+class Found(Record):
     """A stored ticket a message belongs to."""
 
     id: int

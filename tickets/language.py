@@ -16,15 +16,16 @@ in a cache file that loads in about a millisecond and scores it without numpy.
 
 from __future__ import annotations
 
+import _thread
 import os
 import re
-import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tickets.language_model import LanguageModel
 
@@ -159,7 +160,9 @@ def _dominant_script(counts: dict[str, int]) -> str | None:
 
 # --- The model, loaded once per process ----------------------------------------
 
-_model_lock = threading.Lock()
+# threading.Lock is this very function; threading itself is not needed by
+# ``mail deliver`` (a process per message) for one lock.
+_model_lock = _thread.allocate_lock()
 _model: LanguageModel | None = None
 
 

@@ -43,7 +43,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 from operator import mul, sub, truediv
 from pathlib import Path
-from typing import Any, Literal
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
 # Bumped whenever the layout below or the scoring's fixed point changes; part
 # of the file name, so that another version's cache is never read.

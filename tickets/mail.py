@@ -6,19 +6,23 @@ are kept elsewhere, so nothing is lost even when this module understands little.
 
 from __future__ import annotations
 
-import dataclasses
 import email
-import email.policy
 import email.utils
-import hashlib
 import re
-from dataclasses import dataclass, field
+from email._policybase import Policy
+from email.contentmanager import raw_data_manager
 from email.message import EmailMessage, Message
-from typing import Any
 
 from tickets import mail_headers
+from tickets.digests import sha256_hex
 from tickets.html import escape_stray_brackets
+from tickets.records import Record, field
 from tickets.text import html_to_text
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _TAG_RE = re.compile(r"\[Ticket#(\d{16})\]", re.IGNORECASE)
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
@@ -30,8 +34,31 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
-class _ParsedHeadersKept(email.policy.EmailPolicy):
-    """``email.policy.default``, remembering each header it parsed.
+_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def _registry() -> Any:
+    """``email.policy.default``, imported when a header needs its registry.
+
+    Importing it (the header registry and its parser) was a twentieth of
+    ``mail deliver``'s time (a process per message), and mail of plain
+    headers never needs it.
+    """
+    import email.policy
+
+    return email.policy.default
+
+
+class _PlainHeadersFirst(Policy):
+    """``email.policy.default`` for reading a message, parsing each header once, if at all.
+
+    The same settings, message class and content manager as the default
+    policy; every header read is what the default policy's registry returns,
+    or, for a plain value, a string equal to it (:mod:`tickets.mail_headers`):
+    the email package reads Content-Type, Content-Disposition,
+    Content-Transfer-Encoding and Content-ID only as strings (and a
+    disposition's type).  Anything else is handed to the registry, imported
+    then.  Writing headers (never done here) is the default policy's too.
 
     The email package parses a header again every time it is read, and a
     message reads Content-Type and Content-Disposition a dozen times while
@@ -41,8 +68,50 @@ class _ParsedHeadersKept(email.policy.EmailPolicy):
     distinct value serves every message of the process.
     """
 
+    # As email.policy.EmailPolicy sets them.
+    message_factory = EmailMessage
+    utf8 = False
+    refold_source = "long"
+    content_manager = raw_data_manager
+
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, str]:
+        """The name up to the colon; the value unfolded, without leading blanks or a line end.
+
+        (What every policy of the email package does.)
+        """
+        name, value = sourcelines[0].split(":", 1)
+        value = value.lstrip(" \t") + "".join(sourcelines[1:])
+        return name, value.rstrip("\r\n")
+
+    def _writer(self) -> Any:
+        return _registry().clone(
+            raise_on_defect=self.raise_on_defect,
+            linesep=self.linesep,
+            cte_type=self.cte_type,
+            max_line_length=self.max_line_length,
+            mangle_from_=self.mangle_from_,
+            utf8=self.utf8,
+            refold_source=self.refold_source,
+        )
+
+    def header_max_count(self, name: str) -> int | None:
+        """As the default policy (only setting a header asks)."""
+        return self._writer().header_max_count(name)
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        """As the default policy (only setting a header asks)."""
+        return self._writer().header_store_parse(name, value)
+
+    def fold(self, name: str, value: Any) -> str:
+        """As the default policy (only writing a message asks)."""
+        return self._writer().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        """As the default policy (only writing a message asks)."""
+        return self._writer().fold_binary(name, value)
+
     def header_fetch_parse(self, name: str, value: Any) -> Any:
-        """The header object for ``name: value``, parsed once per distinct value."""
+        """The default policy's header for ``name: value``, parsed once per distinct value."""
         if hasattr(value, "name"):
             return value
         key = (name.lower(), value)
@@ -55,8 +124,14 @@ class _ParsedHeadersKept(email.policy.EmailPolicy):
                 header = mail_headers.content_type(value)
             elif key[0] == "content-disposition":
                 header = mail_headers.content_disposition(value)
+            elif key[0] == "content-transfer-encoding":
+                # A bare token reads as itself.
+                if isinstance(value, str) and value and _TOKEN.issuperset(value):
+                    header = value
+            elif key[0] == "content-id":
+                header = mail_headers.unstructured(value)
             if header is None:
-                header = super().header_fetch_parse(name, value)
+                header = _registry().header_fetch_parse(name, value)
             if len(_HEADERS) >= _MAX_HEADERS:
                 _HEADERS.clear()  # bounded memory; most values recur within minutes
             _HEADERS[key] = header
@@ -65,8 +140,8 @@ class _ParsedHeadersKept(email.policy.EmailPolicy):
 
 _HEADERS: dict[tuple[str, str], Any] = {}
 _MAX_HEADERS = 20_000
-#: What every message is parsed with: the standard library's default policy.
-POLICY = _ParsedHeadersKept()
+#: What every message is parsed with: the standard library's default policy, in effect.
+POLICY = _PlainHeadersFirst()
 
 
 def clean(text: str) -> str:
@@ -74,8 +149,7 @@ def clean(text: str) -> str:
     return _SURROGATE_RE.sub("\ufffd", _CONTROL_RE.sub("", text))
 
 
-@dataclass(frozen=True)
-class ParsedAttachment:
+class ParsedAttachment(Record):
     """A file carried by a message (or an inline image)."""
 
     filename: str
@@ -85,8 +159,7 @@ class ParsedAttachment:
     data: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class ParsedMail:
+class ParsedMail(Record):
     """What the help desk reads from a message."""
 
     message_id: str | None
@@ -302,14 +375,13 @@ def parse_headers(raw: bytes) -> ParsedMail:
         head = head[: head.rfind(b"\n") + 1] or head
         head += b"\n"
     parsed = parse(head)
-    return dataclasses.replace(
-        parsed,
+    return parsed.replace(
         body="",
         html=None,
         attachments=[],
         # The structure's defects are those of the cut, not of the message.
         problems=[p for p in parsed.problems if not p.endswith("Defect")],
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256_hex(raw),
         content_sha256=content_digest(raw),
     )
 
@@ -342,13 +414,13 @@ def content_digest(raw: bytes) -> str:
         dropping = name in TRANSPORT_HEADERS
         if not dropping:
             kept.append(line)
-    return hashlib.sha256(b"\n".join(kept) + body.rstrip(b"\n")).hexdigest()
+    return sha256_hex(b"\n".join(kept) + body.rstrip(b"\n"))
 
 
 def parse(raw: bytes) -> ParsedMail:
     """Read ``raw`` into a :class:`ParsedMail`; never raises."""
     problems: list[str] = []
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = sha256_hex(raw)
     content = content_digest(raw)
     try:
         msg: Message = email.message_from_bytes(raw, policy=POLICY)

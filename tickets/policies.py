@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 
 from tickets.routing import Policy
 from tickets.sql import Db, as_db
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     # Only saving and listing versions need them; the mail pipe reads the
     # active policy without SQLAlchemy.
     from sqlalchemy.engine import Connection

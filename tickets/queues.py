@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     # Not at run time: routing reads the languages below in the mail pipe,
     # which starts without SQLAlchemy.

@@ -10,13 +10,23 @@ decides those first; :func:`route` holds the rules that look at the message.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
 
 from tickets.mail import ParsedMail
 from tickets.queues import INFO_LANGUAGES, PERMISSIONS_LANGUAGES
+from tickets.records import Record, field
 from tickets.statements import statement_evidence
 from tickets.text import main_text
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    class Detector(Protocol):
+        """Anything that tells the language of a text (see :mod:`tickets.language`)."""
+
+        def detect(self, text: str) -> str | None: ...
+
 
 #: Rule names, in the spec's order of precedence.
 RULES = (
@@ -31,14 +41,7 @@ RULES = (
 )
 
 
-class Detector(Protocol):
-    """Anything that tells the language of a text (see :mod:`tickets.language`)."""
-
-    def detect(self, text: str) -> str | None: ...
-
-
-@dataclass(frozen=True)
-class Address:
+class Address(Record):
     """What a local part (``info``, ``info-de``, ``press``) of the mail domain means."""
 
     queue: str
@@ -63,8 +66,7 @@ def _default_addresses() -> dict[str, Address]:
     return addresses
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record):
     """The routing policy: addresses, queues, languages and content patterns."""
 
     domain: str = "wikimedia.org"
@@ -91,9 +93,9 @@ class Policy:
 
     def to_document(self) -> dict[str, Any]:
         """The policy as a JSON-able document."""
-        doc = asdict(self)
+        doc = self.as_dict()
         doc["addresses"] = {
-            local: {k: v for k, v in asdict(a).items() if v not in (None, False)}
+            local: {k: v for k, v in a.as_dict().items() if v not in (None, False)}
             for local, a in self.addresses.items()
         }
         doc["subqueues"] = {q: list(langs) for q, langs in self.subqueues.items()}
@@ -107,7 +109,7 @@ class Policy:
 
         :raises ValueError: naming the first thing that is wrong with it.
         """
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls._fields)
         unknown = set(doc) - known
         if unknown:
             raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
@@ -138,8 +140,7 @@ class Policy:
             raise ValueError(f"malformed policy: {exc!r}") from exc
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Record):
     """Where a message goes, the rule that decided it, and why."""
 
     queue: str

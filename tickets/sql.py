@@ -16,18 +16,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
+
+    Row = tuple[Any, ...]
 
 #: ``:name`` parameters (not ``::type`` casts, not inside a word).
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 #: Statements in psycopg's ``%(name)s`` style, by their ``:name`` text.
 _PYFORMAT: dict[str, str] = {}
-
-Row = tuple[Any, ...]
 
 
 def pyformat(sql: str) -> str:

@@ -8,7 +8,7 @@ lives there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tickets.records import Record
 
 # --- Licences --------------------------------------------------------------------
 
@@ -63,8 +63,7 @@ def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-@dataclass(frozen=True)
-class Patterns:
+class Patterns(Record):
     """What a statement looks like in one language."""
 
     code: str

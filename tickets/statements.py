@@ -22,11 +22,15 @@ import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from re import _constants, _parser  # type: ignore[attr-defined,unused-ignore]
-from typing import Any
 
+from tickets.records import Record
 from tickets.statement_patterns import LANGUAGES, LICENCE_NAMES
+
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 # --- Licences --------------------------------------------------------------------
 
@@ -173,8 +177,7 @@ def _is_question(sentence: str) -> bool:
 # --- Matching --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Compiled:
+class _Compiled(Record):
     code: str
     acts: re.Pattern[str]
     authorship: re.Pattern[str]

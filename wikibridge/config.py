@@ -6,14 +6,16 @@ the instance folder, and the keys are generated there on first use.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from flask import Flask
 
 #: Keys whose values must never be printed or logged.
@@ -213,12 +215,30 @@ def _from_env(cfg: dict[str, Any], prefix: str = "WIKIBRIDGE_") -> None:
         current[last] = value
 
 
+def _fresh_copy(value: Any) -> Any:
+    """A deep copy of settings made of dicts, lists and immutable scalars.
+
+    :func:`copy.deepcopy` does the same, but importing :mod:`copy` (and
+    :mod:`weakref`) cost ``mail deliver`` a millisecond; anything else is
+    still copied by it.
+    """
+    if isinstance(value, dict):
+        return {key: _fresh_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fresh_copy(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    import copy
+
+    return copy.deepcopy(value)
+
+
 def read_settings(instance: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Settings from defaults, the instance file, the environment, then ``overrides``.
 
     Needs no Flask, so ``wikibridge mail deliver`` can start without it.
     """
-    cfg: dict[str, Any] = copy.deepcopy(DEFAULTS)
+    cfg: dict[str, Any] = _fresh_copy(DEFAULTS)
     config_file = Path(os.environ.get("WIKIBRIDGE_CONFIG") or instance / "wikibridge.cfg")
     if config_file.is_file():
         namespace: dict[str, Any] = {"__file__": str(config_file)}

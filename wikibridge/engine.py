@@ -19,10 +19,13 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from sqlalchemy.engine import Engine
 
     from tickets.sql import Db

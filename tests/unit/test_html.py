@@ -5,9 +5,9 @@ from __future__ import annotations
 import bisect
 import re
 
+import nh3
 import pytest
 
-from tickets import html as html_module
 from tickets.html import MAX_DEPTH, STRAY_LIMIT, escape_stray_brackets, limit_depth, sanitise
 
 DATA_LINKS = [
@@ -58,7 +58,7 @@ def _depth(markup: str) -> int:
 
 def test_deep_nesting_is_cut_before_the_sanitiser(monkeypatch):
     seen: list[str] = []
-    real = html_module.nh3.clean
+    real = nh3.clean
 
     def spy(markup: str, **kwargs: object) -> str:
         seen.append(markup)
@@ -66,7 +66,7 @@ def test_deep_nesting_is_cut_before_the_sanitiser(monkeypatch):
         # with the square of the nesting depth.
         return real(markup, **kwargs) if _depth(markup) <= MAX_DEPTH else ""  # type: ignore[arg-type]
 
-    monkeypatch.setattr(html_module.nh3, "clean", spy)
+    monkeypatch.setattr(nh3, "clean", spy)
     n = 100_000
     clean = sanitise("<html><body>" + "<div>" * n + "Hello deep" + "</div>" * n + "</body></html>")
     assert len(seen) == 1 and _depth(seen[0]) <= MAX_DEPTH
@@ -139,7 +139,7 @@ def test_the_parsers_get_no_stray_brackets(name, monkeypatch):
     from tickets import mail
 
     given: list[str] = []
-    real_text, real_clean = mail.html_to_text, html_module.nh3.clean
+    real_text, real_clean = mail.html_to_text, nh3.clean
 
     def text_spy(markup: str) -> str:
         given.append(markup)
@@ -150,7 +150,7 @@ def test_the_parsers_get_no_stray_brackets(name, monkeypatch):
         return real_clean(markup, **kwargs) if _unterminated(markup) <= STRAY_LIMIT else ""  # type: ignore[arg-type]
 
     monkeypatch.setattr(mail, "html_to_text", text_spy)
-    monkeypatch.setattr(html_module.nh3, "clean", clean_spy)
+    monkeypatch.setattr(nh3, "clean", clean_spy)
     msg = EmailMessage()
     msg["Subject"] = "stray"
     msg.set_content("<p>Hello there</p>" + STRAY[name], subtype="html")

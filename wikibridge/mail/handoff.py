@@ -19,8 +19,9 @@ This module is imported by the pipe: standard library only, at module level.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import socket
     from pathlib import Path

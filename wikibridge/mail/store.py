@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
 
 from tickets.intake import Delivery, is_known, prepare, routing_view, store_incoming
 from tickets.language import LanguageDetector
@@ -19,7 +18,11 @@ from tickets.policies import active_policy
 from tickets.routing import route
 from tickets.sql import Db
 
+# Not typing itself at run time: ``mail deliver`` imports this module (see tickets.records).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from flask import Flask
 
 
