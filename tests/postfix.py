@@ -1,9 +1,10 @@
-"""A private Postfix instance in front of ``wikibridge mail deliver``, for tests.
+"""A private Postfix instance in front of the desk, for tests.
 
 Debian's Postfix (``.ci/install-debian-packages``), with its own
 configuration, queue and log in a temporary folder; it listens for SMTP on a
 free loopback port and delivers every message for the mail domain through the
-pipe transport, as an installation would, at Postfix's default concurrency.
+pipe transport (``wikibridge mail deliver``) or over LMTP to ``wikibridge
+mail lmtp``, as an installation would, at Postfix's default concurrency.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ flush unix n - n 1000? 0 flush
 proxymap unix - - n - - proxymap
 proxywrite unix - - n - 1 proxymap
 smtp unix - - n - - smtp
+lmtp unix - - n - - lmtp
 relay unix - - n - - smtp
 showq unix n - n - - showq
 error unix - - n - - error
@@ -58,7 +60,7 @@ inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
-local_transport = wikibridge
+local_transport = {transport}
 local_recipient_maps =
 alias_maps =
 alias_database =
@@ -109,9 +111,20 @@ def free_port() -> int:
 
 
 class Postfix:
-    """One private instance; :meth:`start`, send with SMTP to :attr:`port`, :meth:`stop`."""
+    """One private instance; :meth:`start`, send with SMTP to :attr:`port`, :meth:`stop`.
 
-    def __init__(self, root: Path, argv: list[str], domain: str = "wikimedia.org") -> None:
+    ``argv``: the pipe's command; ``lmtp_port``: deliver over LMTP to
+    127.0.0.1 on that port instead.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        argv: list[str],
+        domain: str = "wikimedia.org",
+        *,
+        lmtp_port: int | None = None,
+    ) -> None:
         self.root = root
         self.port = free_port()
         self.config = root / "etc"
@@ -119,9 +132,12 @@ class Postfix:
         (root / "data").mkdir()
         shutil.chown(root / "data", "postfix", "postfix")
         (root / "spool").mkdir()
-        (self.config / "main.cf").write_text(_MAIN.format(root=root, domain=domain))
+        transport = f"lmtp:inet:127.0.0.1:{lmtp_port}" if lmtp_port else "wikibridge"
+        (self.config / "main.cf").write_text(
+            _MAIN.format(root=root, domain=domain, transport=transport)
+        )
         (self.config / "master.cf").write_text(
-            _MASTER.format(port=self.port, user=PIPE_USER, argv=" ".join(argv))
+            _MASTER.format(port=self.port, user=PIPE_USER, argv=" ".join(argv) or "/bin/false")
         )
         for name in ("dynamicmaps.cf", "postfix-files"):
             if (Path("/etc/postfix") / name).exists():

@@ -121,3 +121,70 @@ def test_postfix_delivers_at_its_default_concurrency(shared_folder, database_url
     assert all(raw.startswith((b"Return-Path:", b"Delivered-To:")) for raw in stored)
     with_ids = {content_digest(raw) for n, raw in enumerate(sent) if n % 6 != 1}
     assert with_ids <= {content_digest(raw) for raw in stored}
+
+
+def test_postfix_delivers_over_lmtp_at_its_default_concurrency(
+    shared_folder, tmp_path, database_url
+):
+    # Postfix's LMTP client pipelines its commands (the listener offers
+    # PIPELINING), keeps connections open for the next message, and sends
+    # every recipient of a message in one transaction: one reply each.
+    env = {**os.environ, "WIKIBRIDGE_DATABASE_URL": database_url}
+    env["WIKIBRIDGE_INSTANCE_PATH"] = str(tmp_path / "instance")
+    if database_url.startswith("sqlite"):
+        subprocess.run([WIKIBRIDGE, "db", "upgrade"], env=env, check=True, capture_output=True)
+    listener = subprocess.Popen(
+        [WIKIBRIDGE, "mail", "lmtp", "--listen", "127.0.0.1:0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "lmtp.log").open("wb"),
+    )
+    try:
+        assert listener.stdout is not None
+        line = listener.stdout.readline().decode()
+        assert "listening on" in line, (tmp_path / "lmtp.log").read_text()
+        lmtp_port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        postfix = Postfix(shared_folder / "postfix", [], lmtp_port=lmtp_port)
+        postfix.start()
+        try:
+            sent = [message(n) for n in range(MESSAGES)]
+            both = ["info@wikimedia.org", "press@wikimedia.org"]
+
+            def submit(first: int) -> None:
+                with smtplib.SMTP("127.0.0.1", postfix.port, timeout=60) as smtp:
+                    for n in range(first, MESSAGES, 6):
+                        smtp.sendmail("sender@example.net", both[: 1 + n % 2], sent[n])
+
+            threads = [threading.Thread(target=submit, args=(i,)) for i in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            recipients = sum(1 + n % 2 for n in range(MESSAGES))
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                if postfix.log().count(f"]:{lmtp_port}, ") >= recipients:
+                    break
+                time.sleep(0.5)
+            log = postfix.log()
+        finally:
+            postfix.stop()
+    finally:
+        listener.terminate()
+        listener.wait(60)
+
+    deliveries = [line for line in log.splitlines() if f"]:{lmtp_port}, " in line]
+    assert len(deliveries) == recipients, log[-3000:]
+    assert [line for line in deliveries if "status=sent" not in line] == []
+    assert all("stored" in line for line in deliveries)  # the listener's answer, logged
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(RawMessage.compression, RawMessage.data)).all()
+    engine.dispose()
+    stored = [zlib.decompress(data) if how == "zlib" else data for how, data in rows]
+    assert len(stored) == MESSAGES  # one each, however many recipients
+    # What Postfix handed over: its Received header on top of what was sent.
+    assert all(raw.startswith(b"Received:") for raw in stored)
+    with_ids = {content_digest(raw) for n, raw in enumerate(sent) if n % 6 != 1}
+    assert with_ids <= {content_digest(raw) for raw in stored}

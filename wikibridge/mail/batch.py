@@ -62,6 +62,13 @@ class PolicyCache:
         self._policy: Policy | None = None
         self._read_at = 0.0
 
+    def cached(self) -> Policy | None:
+        """The policy if it was read less than ``seconds`` ago, else None (never reads)."""
+        policy = self._policy
+        if policy is None or time.monotonic() - self._read_at > self.seconds:
+            return None
+        return policy
+
     def get(self) -> Policy:
         """The policy (a change made meanwhile applies within ``seconds``)."""
         from sqlalchemy.orm import Session

@@ -14,22 +14,20 @@ recipients are kept beside them.
 this listener pays that once per process, and ``mail deliver`` hands its
 message to it where it runs (:mod:`wikibridge.mail.handoff`).
 
-This module is imported by every ``wikibridge`` command (the ``mail`` group
-lists it), so asyncio and aiosmtpd are imported only when a listener starts.
+The protocol itself is :mod:`wikibridge.mail.lmtp_session`.  This module is
+imported by every ``wikibridge`` command (the ``mail`` group lists it), so
+asyncio and the protocol are imported only when a listener starts.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import logging
 import os
-import re
 import signal
 import socket
 import threading
-import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +40,7 @@ from wikibridge import metrics
 
 if TYPE_CHECKING:
     import asyncio
-    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 
     from tickets.intake import Delivery
     from wikibridge.mail.batch import GroupCommitter, Routed
@@ -62,8 +60,55 @@ REPLY_STORED_UNREAD = "250 2.0.0 {number} stored unread: too large, kept as rece
 REPLY_NOT_STORED = "451 4.3.0 Message not stored, try again later"
 REPLY_SHUTTING_DOWN = "421 4.3.2 Shutting down, try again later"
 
-#: aiosmtpd's line buffer limit when nothing is to be refused for its size.
-_UNLIMITED = 2**62
+#: Messages up to this size are prepared on the event loop's thread when the
+#: routing policy is at hand: a hand-over to a worker thread costs more than
+#: preparing them (the GIL lets one run at a time anyway), and a larger one
+#: would hold up the other connections too long.
+INLINE_BYTES = 64 * 1024
+#: Seconds between looks for connections silent longer than ``IDLE_SECONDS``.
+IDLE_SWEEP_SECONDS = 30.0
+
+
+class _Results:
+    """The writer thread's results, handed to the event loop a batch at a time.
+
+    Each result set from another thread wakes the loop (a write to its
+    self-pipe and a turn for the GIL); results of one commit arrive together,
+    so the first of them schedules one wake-up that hands over all.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._arrived: list[tuple[asyncio.Future[Any], Future[Any]]] = []
+
+    def watch(self, done: Future[Any]) -> asyncio.Future[Any]:
+        """An asyncio future of the loop that takes on ``done``'s outcome."""
+        waiting: asyncio.Future[Any] = self.loop.create_future()
+        done.add_done_callback(functools.partial(self._arrive, waiting))
+        return waiting
+
+    def _arrive(self, waiting: asyncio.Future[Any], done: Future[Any]) -> None:
+        with self._lock:
+            first = not self._arrived
+            self._arrived.append((waiting, done))
+        if first:
+            # RuntimeError: the loop has closed (a stop past its grace period).
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._hand_over)
+
+    def _hand_over(self) -> None:
+        with self._lock:
+            arrived, self._arrived = self._arrived, []
+        for waiting, done in arrived:
+            if waiting.cancelled():
+                continue
+            if done.cancelled():
+                waiting.cancel()
+            elif (exc := done.exception()) is not None:
+                waiting.set_exception(exc)
+            else:
+                waiting.set_result(done.result())
 
 
 def _reason(exc: BaseException) -> str:
@@ -74,16 +119,11 @@ def _reason(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {first}"
 
 
-def _replies(line: str, count: int) -> str:
-    """One reply line per recipient: LMTP answers DATA for each (RFC 2033, 4.2)."""
-    return "\r\n".join([line] * max(count, 1))
-
-
 # -- storing ------------------------------------------------------------------
 
 
 class _Handler:
-    """aiosmtpd handler: stores each message once, off the event loop."""
+    """Stores each message once, for LMTP sessions and ``mail deliver`` hand-offs."""
 
     def __init__(
         self,
@@ -104,6 +144,9 @@ class _Handler:
         self.closing = False
         #: Messages being stored (LMTP or handed off), for a graceful stop.
         self.storing = 0
+        #: Largest message prepared on the event loop's thread (0: none).
+        self.inline_bytes = INLINE_BYTES
+        self._results: _Results | None = None
 
     async def store(self, raw: bytes, recipients: list[str], queue: str | None) -> Delivery:
         """Prepare ``raw`` on a worker thread, then wait for the commit that stores it.
@@ -115,8 +158,19 @@ class _Handler:
 
         loop = asyncio.get_running_loop()
 
+        if self._results is None:
+            self._results = _Results(loop)
+        results = self._results
+
         async def prepare_and_commit() -> Delivery:
-            if self.pool is None:
+            policy = self.committer.policies.cached() if len(raw) <= self.inline_bytes else None
+            if self.pool is None and policy is not None:
+                from wikibridge.mail.batch import prepare_routed
+
+                routed = prepare_routed(
+                    raw, policy, queue=queue, max_bytes=self.max_bytes, envelope_to=recipients
+                )
+            elif self.pool is None:
                 routed = await loop.run_in_executor(
                     self.executor, self.prepare, raw, recipients, queue
                 )
@@ -135,7 +189,7 @@ class _Handler:
                 routed = await loop.run_in_executor(self.pool, work)
             # Answered only after the commit that stored it; messages arriving
             # meanwhile share that commit (group commit).
-            return await asyncio.wrap_future(self.committer.submit(routed))
+            return await results.watch(self.committer.submit(routed))
 
         self.storing += 1
         try:
@@ -183,20 +237,19 @@ class _Handler:
         finally:
             writer.close()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        recipients = list(envelope.rcpt_tos)
-        raw = bytes(envelope.original_content or b"")
+    async def deliver(self, raw: bytes, sender: str, recipients: list[str]) -> list[str]:
+        """Store a message an LMTP session received; the reply for each recipient."""
         try:
             delivery = await self.store(raw, recipients, self.queue)
         except Exception as exc:  # noqa: BLE001 - any failure to store is temporary for the MTA
             metrics.mail_not_stored("lmtp")
             log.warning(
                 "message from %s for %d recipient(s) not stored, answered 451: %s",
-                envelope.mail_from,
+                sender or "<>",
                 len(recipients),
                 _reason(exc),
             )
-            return _replies(REPLY_NOT_STORED, len(recipients))
+            return [REPLY_NOT_STORED] * len(recipients)
         metrics.mail_received("lmtp", delivery.rule)
         log.info(
             "stored as %s in %s (%s%s%s), %d bytes, %d recipient(s)",
@@ -209,7 +262,7 @@ class _Handler:
             len(recipients),
         )
         reply = REPLY_STORED_UNREAD if delivery.too_large else REPLY_STORED
-        return _replies(reply.format(number=delivery.number), len(recipients))
+        return [reply.format(number=delivery.number)] * len(recipients)
 
     def prepare(self, raw: bytes, recipients: list[str], queue: str | None) -> Routed:
         """Parse and route one message (in a worker thread; needs no database but the policy).
@@ -227,170 +280,6 @@ class _Handler:
             max_bytes=self.max_bytes,
             envelope_to=recipients,
         )
-
-
-# "<local@domain>" of MAIL FROM or RCPT TO (dot-atoms only), and what follows it.
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_DOT_ATOM = rf"{_ATEXT}(?:\.{_ATEXT})*"
-_PLAIN_PATH = re.compile(rf"[ \t]*<({_DOT_ATOM}@{_DOT_ATOM})>(?=[ \t]|$)")
-# A line of a reply that more lines follow ("250-SIZE").
-_CONTINUED = re.compile(r"\d{3}-")
-
-
-_COMMAND_NAMES: dict[type, list[str]] = {}
-
-
-def _command_names(cls: type) -> list[str]:
-    """The names of ``cls``'s command (``smtp_``) and authentication (``auth_``) methods."""
-    names = _COMMAND_NAMES.get(cls)
-    if names is None:
-        names = [name for name in dir(cls) if name.startswith(("smtp_", "auth_"))]
-        _COMMAND_NAMES[cls] = names
-    return names
-
-
-def _unstuffed(data: bytes) -> bytes:
-    """The body of DATA without the dot an SMTP client adds before a line starting with one."""
-    if data.startswith(b"."):
-        data = data[1:]
-    return data.replace(b"\r\n.", b"\r\n")
-
-
-@dataclasses.dataclass
-class _Counts:
-    # The DATA command in progress: how many replies it owes, and whether its
-    # "354" has gone out (replies after that are per recipient).
-    recipients: int = 0
-    in_body: bool = False
-
-
-def _protocol_class() -> type[Any]:
-    """aiosmtpd's LMTP, with one reply per recipient for every outcome of DATA.
-
-    aiosmtpd answers an oversize message (552) or an overlong line with a
-    single line; an LMTP client waits for one per recipient and would hang.
-    Built on first use, so that importing this module stays cheap.
-    """
-    import asyncio
-
-    from aiosmtpd.lmtp import LMTP
-    from aiosmtpd.smtp import MISSING, syntax
-
-    class LMTPSession(LMTP):
-        def __init__(self, *args: Any, line_limit: int, **kwargs: Any) -> None:
-            # Real mail breaks RFC 5322's 998-octet line limit (unwrapped HTML,
-            # base64 in one line); aiosmtpd would refuse it with a permanent
-            # 500 and the MTA would bounce it.  A line can be as long as the
-            # message may be.  (Read by the base class's constructor.)
-            self.line_length_limit = max(line_limit, 1001)
-            self._counts = _Counts()
-            self._continued: list[str] = []
-            super().__init__(*args, **kwargs)
-
-        def __dir__(self) -> list[str]:
-            # aiosmtpd looks through dir() of every new session for its smtp_
-            # and auth_ methods, reading every attribute (a fifth of the event
-            # loop's time per message); those of the class are all it can find.
-            return _command_names(type(self))
-
-        @syntax("DATA")
-        async def smtp_DATA(self, arg: str) -> None:
-            if self.event_handler.closing:
-                # A transaction begun before the stop is finished; none starts after it.
-                await super().push(REPLY_SHUTTING_DOWN)
-                if self.transport is not None:
-                    self.transport.close()
-                return
-            rcpts = len(self.envelope.rcpt_tos) if self.envelope is not None else 0
-            self._counts = _Counts(recipients=rcpts)
-            try:
-                if (
-                    self.data_size_limit is None
-                    and not self._decode_data
-                    and self.line_length_limit >= _UNLIMITED
-                ):
-                    await self._receive_data(arg)
-                else:  # limits to enforce line by line: aiosmtpd's own reading
-                    await super().smtp_DATA(arg)
-            finally:
-                self._counts = _Counts()
-
-        async def _receive_data(self, arg: str) -> None:
-            """DATA as aiosmtpd answers it, the body read in large pieces.
-
-            aiosmtpd reads the body a line at a time (a read, a log call and
-            two joins per line: a tenth of the listener's time on typical
-            mail); with no size or line limit to enforce, reading up to each
-            ".\\r\\n" and finding the lone "." line among them keeps the same bytes.
-            """
-            if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
-                return
-            if self.envelope is None or not self.envelope.rcpt_tos:
-                await self.push("503 Error: need RCPT command")
-                return
-            if arg:
-                await self.push("501 Syntax: DATA")
-                return
-            await self.push("354 End data with <CR><LF>.<CR><LF>")
-            pieces: list[bytes] = []
-            try:
-                while True:
-                    # Each piece ends a line (the first starts one): the body
-                    # ends at a piece that is, or ends with, the line ".".
-                    piece = await self._reader.readuntil(b".\r\n")
-                    pieces.append(piece)
-                    if piece == b".\r\n" or piece.endswith(b"\r\n.\r\n"):
-                        break
-            except asyncio.CancelledError:
-                self._writer.close()
-                raise
-            content = _unstuffed(b"".join(pieces)[:-3])
-            self.envelope.content = content
-            self.envelope.original_content = content
-            status = await self._call_handler_hook("DATA")
-            self._set_post_data_state()
-            await self.push("250 OK" if status is MISSING else status)
-
-        def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
-            # aiosmtpd parses every MAIL FROM and RCPT TO with the email
-            # package's address parser and defines a class on each call; a
-            # plain <local@domain> is answered the same without either.
-            plain = _PLAIN_PATH.match(arg)
-            if plain is None or "(" in arg:
-                return super()._getaddr(arg)
-            address = plain.group(1)
-            if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
-                return None, None
-            rest = arg[plain.end() :]
-            return address, rest.lstrip() if rest[:1] in (" ", "\t") else rest
-
-        async def push(self, status: Any) -> None:
-            if isinstance(status, str) and _CONTINUED.match(status):
-                # A line of a multi-line reply (LHLO's): sent with the last
-                # line, in one write, instead of a write and a drain each.
-                self._continued.append(status)
-                return
-            if self._continued:
-                status = "\r\n".join([*self._continued, status])
-                self._continued = []
-            counts = self._counts
-            if (
-                counts.in_body
-                and isinstance(status, str)
-                and "\r\n" not in status
-                and counts.recipients > 1
-            ):
-                status = _replies(status, counts.recipients)
-            await super().push(status)
-            if isinstance(status, str) and status.startswith("354"):
-                counts.in_body = True
-
-        @property
-        def in_data(self) -> bool:
-            """Whether a DATA command is being received, stored or answered."""
-            return self._counts.recipients > 0
-
-    return LMTPSession
 
 
 # -- the listener -------------------------------------------------------------
@@ -531,28 +420,26 @@ class LMTPListener:
             stopping.set()
 
         handler = _Handler(self.app, self.queue, executor, self.max_bytes, committer, pool)
-        protocol = _protocol_class()
-        sessions: weakref.WeakSet[Any] = weakref.WeakSet()
-        hostname = socket.gethostname()  # getfqdn(), aiosmtpd's default, may wait on DNS
+        from wikibridge.mail.lmtp_session import IDLE_SECONDS, LMTPSession
 
-        def _session() -> Any:
-            proto = protocol(
-                handler,
-                # No limit here: a message over max_bytes is stored unread
-                # (the store applies it), where a 552 would bounce it.  The
-                # MTA's own size limit (Postfix: message_size_limit) is the
-                # bound on what arrives.
-                line_limit=_UNLIMITED,
-                data_size_limit=None,
-                # Postfix bounces SMTPUTF8 mail a next hop cannot take.
-                enable_SMTPUTF8=True,
-                hostname=hostname,
-                ident="wikibridge LMTP",
-                loop=loop,
-            )
-            sessions.add(proto)
-            return proto
+        sessions: set[LMTPSession] = set()
+        hostname = socket.gethostname()  # getfqdn() may wait on DNS
 
+        def _session() -> LMTPSession:
+            # No size limit here: a message over max_bytes is stored unread
+            # (the store applies it), where a 552 would bounce it.  The MTA's
+            # own size limit (Postfix: message_size_limit) bounds what arrives.
+            session = LMTPSession(handler, hostname=hostname, loop=loop, on_close=sessions.discard)
+            sessions.add(session)
+            return session
+
+        def _close_idle() -> None:
+            cutoff = loop.time() - IDLE_SECONDS
+            for session in [s for s in sessions if s.active_at < cutoff and not s.in_data]:
+                session.close_idle()
+            sweeper[0] = loop.call_later(IDLE_SWEEP_SECONDS, _close_idle)
+
+        sweeper = [loop.call_later(IDLE_SWEEP_SECONDS, _close_idle)]
         server = await loop.create_server(_session, host=self.host, port=self.port)
         self.port = server.sockets[0].getsockname()[1]
         handoff_server = None
@@ -585,9 +472,9 @@ class LMTPListener:
                 loop.time() < deadline
             ):
                 await asyncio.sleep(0.05)
-            for proto in list(sessions):
-                if proto.transport is not None:
-                    proto.transport.close()
+            sweeper[0].cancel()
+            for session in list(sessions):
+                session.close()
             await server.wait_closed()
 
 
@@ -627,8 +514,6 @@ def _setup_logging() -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
-    # aiosmtpd logs every connection at INFO; one line per message is ours.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 @click.command("lmtp")
