@@ -294,7 +294,8 @@ class LMTPListener:
     :param queue: put new tickets in this queue instead of routing them.
     :param max_bytes: largest message read (default: ``MAIL_MAX_BYTES``); a larger
         one is accepted and stored unread, never refused.
-    :param threads: messages parsed and routed at the same time (one thread writes).
+    :param threads: threads that parse and route messages over ``INLINE_BYTES``
+        (smaller ones are prepared on the event loop's thread; one thread writes).
     :param grace: seconds a stop waits for messages being stored.
     :param handoff: a Unix socket path where ``mail deliver`` may hand over
         its messages (:mod:`wikibridge.mail.handoff`); None: no such socket.
@@ -453,6 +454,9 @@ class LMTPListener:
             except OSError as exc:  # a path too long for a socket, a read-only folder
                 # LMTP works without it; mail deliver then stores by itself.
                 log.warning("no hand-off socket at %s: %s", self.handoff, exc)
+        # The language model loads off the event loop, before the first mail
+        # would load it there (typical mail is prepared on the loop's thread).
+        warming = loop.run_in_executor(executor, _warm_up)
         self._ready.set()
         if on_ready is not None:
             on_ready()
@@ -473,9 +477,19 @@ class LMTPListener:
             ):
                 await asyncio.sleep(0.05)
             sweeper[0].cancel()
+            warming.cancel()
             for session in list(sessions):
                 session.close()
             await server.wait_closed()
+
+
+def _warm_up() -> None:
+    from tickets.language import preload
+
+    try:
+        preload()
+    except Exception as exc:  # noqa: BLE001 - routing goes on without a language
+        log.warning("language model not loaded: %s", _reason(exc))
 
 
 def _claim_socket(path: Path) -> bool:
@@ -526,7 +540,10 @@ def _setup_logging() -> None:
 )
 @click.option("--queue", "queue", default=None, help="Put new tickets in this queue.")
 @click.option(
-    "--threads", default=4, show_default=True, help="Messages parsed and routed at the same time."
+    "--threads",
+    default=4,
+    show_default=True,
+    help="Threads that parse and route messages over 64 KB (smaller ones: the event loop).",
 )
 @click.option(
     "--processes",
