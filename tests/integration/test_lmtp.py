@@ -447,3 +447,23 @@ def test_worker_processes_prepare_and_the_bytes_stay_exact(app):
     with new_session(app) as db:
         stored = {raw_bytes(r) for r in db.scalars(select(RawMessage))}
     assert stored == set(raws)
+
+
+def test_a_silent_connection_is_told_and_closed(app, monkeypatch):
+    # Also in the middle of a message: a client that stops sending must not
+    # hold a connection (and its buffer) for ever.
+    monkeypatch.setattr("wikibridge.mail.lmtp_session.IDLE_SECONDS", 0.3)
+    monkeypatch.setattr("wikibridge.mail.lmtp.IDLE_SWEEP_SECONDS", 0.1)
+    with (
+        LMTPListener(app, "127.0.0.1", 0) as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=30) as sock,
+    ):
+        sock.sendall(
+            b"LHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<info@wikimedia.org>\r\n"
+            b"DATA\r\nSubject: half a message\r\n"
+        )
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    assert received.rstrip().endswith(b"421 4.4.2 Idle too long, closing connection")
+    assert tickets_of(app) == []

@@ -436,7 +436,10 @@ class LMTPListener:
 
         def _close_idle() -> None:
             cutoff = loop.time() - IDLE_SECONDS
-            for session in [s for s in sessions if s.active_at < cutoff and not s.in_data]:
+            # A client silent in the middle of a message is cut too (RFC 5321
+            # gives a server's wait for data 3 minutes); one waiting for its
+            # answer is not.
+            for session in [s for s in sessions if s.active_at < cutoff and not s.storing]:
                 session.close_idle()
             sweeper[0] = loop.call_later(IDLE_SWEEP_SECONDS, _close_idle)
 

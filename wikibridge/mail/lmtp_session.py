@@ -183,6 +183,11 @@ class LMTPSession(asyncio.Protocol):
         """Whether a message is being received, stored or answered."""
         return self._in_data or self._storing is not None
 
+    @property
+    def storing(self) -> bool:
+        """Whether a message is being stored (its client waits for the answer)."""
+        return self._storing is not None
+
     def close_idle(self) -> None:
         """Say why and close (the listener's sweep, for a session silent too long)."""
         self._out.append(REPLY_IDLE)
