@@ -149,8 +149,10 @@ class _Handler:
         self._results: _Results | None = None
 
     async def store(self, raw: bytes, recipients: list[str], queue: str | None) -> Delivery:
-        """Prepare ``raw`` on a worker thread, then wait for the commit that stores it.
+        """Prepare ``raw``, then wait for the commit that stores it.
 
+        Typical mail is prepared right here on the event loop's thread (see
+        :data:`INLINE_BYTES`), larger mail on a worker thread or process.
         Shielded: a client gone mid-way (its answer lost) must not cut the
         store short; it delivers again and hears the stored ticket.
         """
