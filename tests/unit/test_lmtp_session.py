@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -74,7 +75,10 @@ async def settle() -> None:
 
 
 def run(coro: Any) -> Any:
-    return asyncio.run(coro)
+    """``asyncio.run`` on a thread of its own: a browser test earlier in the same
+    session may leave an event loop running on this one (Playwright's sync API)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=60)
 
 
 def envelope(*recipients: str) -> bytes:
