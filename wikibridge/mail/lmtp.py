@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 
     from tickets.intake import Delivery
+    from tickets.routing import Policy
     from wikibridge.mail.batch import GroupCommitter, Routed
 
 log = logging.getLogger(__name__)
@@ -167,11 +168,7 @@ class _Handler:
         async def prepare_and_commit() -> Delivery:
             policy = self.committer.policies.cached() if len(raw) <= self.inline_bytes else None
             if self.pool is None and policy is not None:
-                from wikibridge.mail.batch import prepare_routed
-
-                routed = prepare_routed(
-                    raw, policy, queue=queue, max_bytes=self.max_bytes, envelope_to=recipients
-                )
+                routed = self.prepare(raw, recipients, queue, policy)
             elif self.pool is None:
                 routed = await loop.run_in_executor(
                     self.executor, self.prepare, raw, recipients, queue
@@ -266,8 +263,10 @@ class _Handler:
         reply = REPLY_STORED_UNREAD if delivery.too_large else REPLY_STORED
         return [reply.format(number=delivery.number)] * len(recipients)
 
-    def prepare(self, raw: bytes, recipients: list[str], queue: str | None) -> Routed:
-        """Parse and route one message (in a worker thread; needs no database but the policy).
+    def prepare(
+        self, raw: bytes, recipients: list[str], queue: str | None, policy: Policy | None = None
+    ) -> Routed:
+        """Parse and route one message (needs no database but the policy, read if not given).
 
         The bytes are stored exactly as received; the envelope recipients are
         kept beside them and route the message when its headers name no
@@ -277,7 +276,7 @@ class _Handler:
 
         return prepare_routed(
             raw,
-            self.committer.policies.get(),
+            policy or self.committer.policies.get(),
             queue=queue,
             max_bytes=self.max_bytes,
             envelope_to=recipients,
