@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from email.message import EmailMessage
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -96,3 +98,75 @@ def test_a_kept_connection_that_went_away_costs_no_message(app: Flask) -> None:
         assert held._raw is not None and held._raw is not raw
     finally:
         held.close()
+
+
+def tagged(n: int, number: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Writer {n} <w{n}@example.net>"
+    msg["To"] = "info@wikimedia.org"
+    msg["Subject"] = f"Re: [Ticket#{number}] Question"
+    msg["Message-ID"] = f"<tagged-{n}@example.net>"
+    msg.set_content(f"Following up, message {n}.\n")
+    return msg.as_bytes()
+
+
+def today_number(app: Flask, counter_value: int) -> str:
+    from tickets.clock import utcnow
+    from tickets.numbers import format_number
+
+    return format_number(utcnow().date(), str(app.config["SYSTEM_ID"]), counter_value)
+
+
+def test_a_batch_sees_its_own_tickets_as_the_messages_one_at_a_time_would(app: Flask) -> None:
+    """The steps run for the whole batch at once, yet a later message finds an earlier one."""
+    from tickets.models import History
+
+    (old,) = written(app, [mail(0)])
+    with new_session(app) as db:
+        ticket = db.scalars(select(Ticket)).one()
+        ticket.state = "closed successful"
+        db.commit()
+    raws = [
+        mail(1),
+        tagged(2, today_number(app, 2)),  # names the number message 1 is about to get
+        mail(3, reply_to=0),  # both reply to the closed ticket: it reopens once
+        mail(4, reply_to=0),
+        mail(5, reply_to=3),  # replies to a reply of this very batch
+    ]
+    one, tag, reopen, again, chained = written(app, raws)
+    assert one.number == today_number(app, 2)
+    assert (tag.rule, tag.number, tag.created) == ("followup", one.number, True)
+    assert [(d.rule, d.number) for d in (reopen, again, chained)] == [("followup", old.number)] * 3
+    assert counter(app) == 2
+    with new_session(app) as db:
+        kinds = db.scalars(
+            select(History.kind).where(History.ticket_id == ticket.id).order_by(History.id)
+        ).all()
+        assert kinds == ["created", "article", "reopened", "article", "article", "article"]
+        articles = db.execute(select(Article.id, Article.ticket_id).order_by(Article.id)).all()
+        tickets = [t for _, t in articles]
+        assert tickets == [ticket.id, tickets[1], tickets[1], ticket.id, ticket.id, ticket.id]
+
+
+def test_a_number_taken_in_a_batch_sends_it_one_message_at_a_time(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An archive holding today's next number: the batch is written again, a message a time."""
+    written(app, [mail(0)])
+    (imported,) = routed(app, [tagged(9, today_number(app, 2))])
+    engine = app.extensions["db_engine"]
+    policy = PolicyCache(engine, app.config["MAIL_DOMAIN"]).get()
+    system_id = str(app.config["SYSTEM_ID"])
+    # As `mail import` keeps an archive's number: ticket 2 exists, the counter still says 1.
+    kept = Routed(imported.incoming, None, None, today_number(app, 2))
+    (stored,) = write_batch(engine, [kept], policy, system_id)
+    assert isinstance(stored, Delivery) and stored.number == today_number(app, 2)
+    assert counter(app) == 1
+    with caplog.at_level(logging.WARNING):
+        first, second = written(app, [mail(1), mail(2)])
+    assert "is taken" in caplog.text and "one at a time" in caplog.text
+    assert [first.number, second.number] == [today_number(app, 3), today_number(app, 4)]
+    assert (first.created, second.created) == (True, True)
+    assert counter(app) == 4
+    with new_session(app) as db:
+        assert len(db.scalars(select(Ticket.id)).all()) == 4

@@ -29,10 +29,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tickets.mail import ParsedMail
-    from tickets.sql import Db
+    from tickets.sql import Db, Pending
 
-#: Column limits of the article and ticket rows (PostgreSQL refuses longer).
-_MESSAGE_ID_MAX = 998
+#: Column limit of the article's Message-ID (PostgreSQL refuses longer).
+MESSAGE_ID_MAX = 998
 
 _FOUND = (
     "SELECT ticket.id, ticket.number, queue.name, ticket.state, ticket.merged_into_id "
@@ -47,13 +47,14 @@ STORED = (
     "JOIN queue ON queue.id = ticket.queue_id "
     "WHERE raw_message.content_sha256 = :digest LIMIT 1"
 )
-# The newest article carrying a Message-ID.  Not "ORDER BY id DESC LIMIT 1":
-# with it SQLite walks the primary key backwards past every article for an
-# unknown Message-ID (15 ms a lookup at 100,000 tickets); max(id) is read
-# from ix_article_message_id alone.
-CARRIER = (
-    "SELECT article.ticket_id FROM article WHERE article.id = "
-    "(SELECT max(article.id) FROM article WHERE article.message_id = :message_id)"
+# The ticket of the newest article carrying a Message-ID, in one statement
+# (a batch's lookups travel together: tickets.sql.Db.later).  Not "ORDER BY
+# id DESC LIMIT 1": with it SQLite walks the primary key backwards past every
+# article for an unknown Message-ID (15 ms a lookup at 100,000 tickets);
+# max(id) is read from ix_article_message_id alone.
+FOUND_BY_MESSAGE_ID = _FOUND + (  # noqa: S608 - our SQL, values are parameters
+    "WHERE ticket.id = (SELECT article.ticket_id FROM article WHERE article.id = "
+    "(SELECT max(article.id) FROM article WHERE article.message_id = :message_id))"
 )
 QUEUE_ID = "SELECT id FROM queue WHERE name = :name"
 # Locks the day's row until the caller commits: two deliveries never get the
@@ -143,37 +144,64 @@ class Found(Record):
     merged_into_id: int | None = None
 
 
-def _found(db: Db, sql: str, **params: Any) -> Found | None:
-    row = db.first(sql, params)
+def found_row(row: tuple[Any, ...] | None) -> Found | None:
+    """The :class:`Found` of a row of the ``FOUND_*`` statements."""
     return Found(row[0], row[1], row[2], row[3], row[4]) if row else None
+
+
+def _found(db: Db, sql: str, **params: Any) -> Found | None:
+    return found_row(db.first(sql, params))
 
 
 def stored_delivery(db: Db, content_sha256: str) -> tuple[int, str, str] | None:
     """The ticket (id, number, queue) holding a message with this content, if any."""
-    row = db.first(STORED, {"digest": content_sha256})
+    row = send_stored(db, content_sha256).row()
     return (row[0], row[1], row[2]) if row else None
 
 
-def _by_message_id(db: Db, message_id: str) -> Found | None:
-    # Message-IDs repeat in the wild: the newest message that carries it is
-    # the one a reply most likely answers.
-    ticket_id = db.scalar(CARRIER, {"message_id": message_id[:_MESSAGE_ID_MAX]})
-    return _found(db, FOUND_BY_ID, id=ticket_id) if ticket_id is not None else None
+class Clue(Record):
+    """Something a message names that may make it a follow-up, in the order clues are tried."""
+
+    #: ``number`` (a subject's ``[Ticket#N]``) or ``message_id`` (In-Reply-To, References).
+    kind: str
+    #: The ticket number, or the Message-ID as articles store it.
+    value: str
+    #: Why the message follows up the ticket the clue finds.
+    reason: str
+
+
+def clues(parsed: ParsedMail) -> list[Clue]:
+    """What ``parsed`` names that may find the ticket it follows up, best first.
+
+    Subject tags first, then In-Reply-To, then References newest first.
+    """
+    found = [
+        Clue("number", number, f"subject names [Ticket#{number}]") for number in parsed.ticket_tags
+    ]
+    own = parsed.message_id
+    for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
+        if ref != own:  # a reused Message-ID is not a reply to itself
+            found.append(Clue("message_id", ref[:MESSAGE_ID_MAX], f"replies to {ref}"))
+    return found
+
+
+def look_up(db: Db, clue: Clue) -> Pending:
+    """The ticket ``clue`` finds, as a row for :func:`found_row`, read when asked for.
+
+    Message-IDs repeat in the wild: the newest message that carries one is
+    the one a reply most likely answers.
+    """
+    if clue.kind == "number":
+        return db.later(FOUND_BY_NUMBER, {"number": clue.value})
+    return db.later(FOUND_BY_MESSAGE_ID, {"message_id": clue.value})
 
 
 def followed_up(db: Db, parsed: ParsedMail) -> tuple[Found, str] | None:
     """The stored ticket ``parsed`` follows up (subject tag, In-Reply-To, References)."""
-    for number in parsed.ticket_tags:
-        found = _found(db, FOUND_BY_NUMBER, number=number)
+    for clue in clues(parsed):
+        found = found_row(look_up(db, clue).row())
         if found is not None:
-            return found, f"subject names [Ticket#{number}]"
-    own = parsed.message_id
-    for ref in [*parsed.in_reply_to, *reversed(parsed.references)]:
-        if ref == own:
-            continue  # a reused Message-ID is not a reply to itself
-        found = _by_message_id(db, ref)
-        if found is not None:
-            return found, f"replies to {ref}"
+            return found, clue.reason
     return None
 
 
@@ -235,13 +263,14 @@ def record(db: Db, ticket_id: int, kind: str, actor: str, **detail: Any) -> None
     record_rows(db, [history_row(ticket_id, kind, actor, **detail)])
 
 
-def reopen_if_closed(db: Db, found: Found, history: list[dict[str, Any]] | None = None) -> None:
-    """A customer's reply to a closed ticket opens it again.
+def reopen_if_closed(db: Db, found: Found, history: list[dict[str, Any]] | None = None) -> bool:
+    """A customer's reply to a closed ticket opens it again; whether it was closed.
 
     Its history entry goes to ``history`` when given (for the caller to
     write with the next ones), else it is written at once.
     """
-    if State(found.state).is_closed:
+    closed = State(found.state).is_closed
+    if closed:
         db.execute(
             REOPEN, {"id": found.id, "state": State.OPEN.value, "changed_at": utcnow()}
         ).close()
@@ -250,6 +279,7 @@ def reopen_if_closed(db: Db, found: Found, history: list[dict[str, Any]] | None 
             record_rows(db, [entry])
         else:
             history.append(entry)
+    return closed
 
 
 def queue_id(db: Db, name: str) -> int:
@@ -324,31 +354,14 @@ def _settle_numbers(db: Db) -> None:
             db.execute(SET_COUNTER, {"value": handed, "day": day, "system_id": system_id}).close()
 
 
-def new_ticket(
-    db: Db,
-    parsed: ParsedMail,
-    queue: str,
-    *,
-    system_id: str,
-    language: str | None,
-    rule: str,
-    number: str | None = None,
-    history: list[dict[str, Any]] | None = None,
-) -> tuple[int, str]:
-    """Open a ticket for ``parsed`` in ``queue``; return its id and number.
-
-    ``number`` (an archive's old ticket number) is used when it is a valid
-    number no ticket has; otherwise the day's next number is taken.  The
-    "created" history entry goes to ``history`` when given (for the caller
-    to write with the next ones), else it is written at once.
-    """
-    qid = queue_id(db, queue)
-    if not (number and is_valid(number)):
-        number = None
+def ticket_values(
+    parsed: ParsedMail, queue_id: int, *, language: str | None, rule: str
+) -> dict[str, Any]:
+    """A new ticket's row for ``parsed`` in queue ``queue_id``, but for its number."""
     now = utcnow()
-    values = {
+    return {
         "title": (parsed.subject or "(no subject)")[:500],
-        "queue_id": qid,
+        "queue_id": queue_id,
         "state": State.NEW.value,
         "priority": DEFAULT_PRIORITY,
         "customer": (parsed.sender_address or parsed.from_addr)[:500],
@@ -358,23 +371,34 @@ def new_ticket(
         "created_at": now,
         "changed_at": now,
     }
+
+
+def usable_number(number: str | None) -> str | None:
+    """``number`` (an archive's old ticket number) when it is a valid one, else None."""
+    return number if number and is_valid(number) else None
+
+
+def send_ticket(db: Db, number: str, values: dict[str, Any]) -> Pending:
+    """Insert a ticket under ``number``; its id, or None when a ticket has that number."""
+    return db.later(INSERT_TICKET, {"number": number, **values})
+
+
+def insert_ticket(
+    db: Db, number: str | None, values: dict[str, Any], system_id: str
+) -> tuple[int, str]:
+    """Insert a ticket under ``number`` or, when None or taken, the day's next free number."""
     ticket_id = None
     if number is not None:
-        ticket_id = db.scalar(INSERT_TICKET, {"number": number, **values})
+        ticket_id = send_ticket(db, number, values).scalar()
     while ticket_id is None or number is None:
         # An imported archive may hold today's numbers already: those insert
         # nothing, and the next number is taken.
         number = next_number(db, system_id)
-        ticket_id = db.scalar(INSERT_TICKET, {"number": number, **values})
-    entry = history_row(ticket_id, "created", "system", queue=queue, number=number)
-    if history is None:
-        record_rows(db, [entry])
-    else:
-        history.append(entry)
+        ticket_id = send_ticket(db, number, values).scalar()
     return int(ticket_id), number
 
 
-def insert_raw(
+def send_raw(
     db: Db,
     *,
     sha256: str,
@@ -382,8 +406,8 @@ def insert_raw(
     size: int,
     data: bytes,
     envelope_to: list[str] | None,
-) -> int | None:
-    """Store the raw bytes; None when a message with this content is stored already."""
+) -> Pending:
+    """Store the raw bytes; their id, or None when a message with this content is stored already."""
     values = {
         "sha256": sha256,
         "content_sha256": content_sha256 or None,
@@ -392,8 +416,12 @@ def insert_raw(
         "envelope_to": json_text(envelope_to),
         "received_at": utcnow(),
     }
-    found = db.scalar(INSERT_RAW[db.dialect], values)
-    return int(found) if found is not None else None
+    return db.later(INSERT_RAW[db.dialect], values)
+
+
+def send_stored(db: Db, content_sha256: str) -> Pending:
+    """The ticket (id, number, queue) holding a message with this content, as a row."""
+    return db.later(STORED, {"digest": content_sha256})
 
 
 def store_blobs(db: Db, blobs: dict[str, tuple[int, str, bytes]]) -> None:
@@ -414,11 +442,11 @@ def store_blobs(db: Db, blobs: dict[str, tuple[int, str, bytes]]) -> None:
     )
 
 
-def insert_article(db: Db, **values: Any) -> int:
+def send_article(db: Db, **values: Any) -> Pending:
     """Insert an article row; its id."""
     if values.get("message_id"):
-        values["message_id"] = values["message_id"][:_MESSAGE_ID_MAX]
-    return int(db.scalar(INSERT_ARTICLE, values))
+        values["message_id"] = values["message_id"][:MESSAGE_ID_MAX]
+    return db.later(INSERT_ARTICLE, values)
 
 
 def insert_attachments(db: Db, rows: list[dict[str, Any]]) -> None:

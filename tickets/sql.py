@@ -62,6 +62,36 @@ def _sqlite_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: sqlite_timestamp(v) if isinstance(v, dt.datetime) else v for k, v in params.items()}
 
 
+class Pending:
+    """A statement's first row, read when asked for (see :meth:`Db.later`)."""
+
+    __slots__ = ("_done", "_read", "_row")
+
+    def __init__(self, read: Callable[[], Row | None]) -> None:
+        self._read = read
+        self._row: Row | None = None
+        self._done = False
+
+    def row(self) -> Row | None:
+        """The first row, if any (the statement has run once this returns)."""
+        if not self._done:
+            self._row, self._done = self._read(), True
+        return self._row
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None."""
+        row = self.row()
+        return row[0] if row is not None else None
+
+
+def _first_row(result: Any) -> Row | None:
+    try:
+        row = result.fetchone()
+    finally:
+        result.close()
+    return tuple(row) if row is not None else None
+
+
 class Db:
     """A database connection and the few calls intake makes on it.
 
@@ -81,6 +111,7 @@ class Db:
         "before_commit",
         "dialect",
         "numbers",
+        "pipelined",
         "queue_ids",
     )
 
@@ -113,6 +144,9 @@ class Db:
         self.numbers: dict[tuple[str, str], list[int]] | None = None
         #: Run by :meth:`commit` first (writes what was held back until then).
         self.before_commit: Callable[[Db], None] | None = None
+        #: In psycopg's pipeline mode: statements sent with :meth:`later` travel
+        #: together and their results come back in one round trip.
+        self.pipelined = False
 
     def commit(self) -> None:
         """End the transaction (on a SQLAlchemy connection: its transaction)."""
@@ -197,12 +231,20 @@ class Db:
 
     def first(self, sql: str, params: Mapping[str, Any] | None = None) -> Row | None:
         """The first row ``sql`` returns, if any (the rest are dropped)."""
-        result = self.execute(sql, params)
-        try:
-            row = result.fetchone()
-        finally:
-            result.close()
-        return tuple(row) if row is not None else None
+        return _first_row(self.execute(sql, params))
+
+    def later(self, sql: str, params: Mapping[str, Any] | None = None) -> Pending:
+        """``sql``'s first row, to be read later: many such statements share a round trip.
+
+        On a pipelined connection the statement is sent now and its result
+        read with the others sent before it.  Elsewhere it runs when its row is
+        first asked for (a lookup never asked for never runs), so a writing
+        statement must be read.
+        """
+        if self.pipelined:
+            result = self.execute(sql, params)
+            return Pending(lambda: _first_row(result))
+        return Pending(lambda: self.first(sql, params))
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None."""

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from tickets.intake import Delivery, Incoming, prepare, routing_view, store_incoming
+from tickets.intake import Delivery, Incoming, Storing, prepare, routing_view, store_all
 from tickets.intake_rows import hold_numbers
 from tickets.numbers import is_valid
 from tickets.routing import Decision, Policy, route
@@ -121,17 +121,23 @@ def _driver_db(engine: Engine, dbapi: Any) -> Db:
 
 
 @contextlib.contextmanager
-def _pipelined(engine: Engine, dbapi: Any) -> Iterator[None]:
+def _pipelined(engine: Engine, dbapi: Any, db: Db) -> Iterator[None]:
     """PostgreSQL's pipeline mode around a batch; elsewhere nothing.
 
     A statement whose result nobody reads (history, attachments, the
     counter's final value) is sent with the next one that is read, not in a
-    round trip of its own.  Statements still run in order, each seeing
-    those before it, and the commit waits for all of them.
+    round trip of its own, and intake sends each step's statements for the
+    whole batch before reading any result (:meth:`Db.later`).  Statements
+    still run in order, each seeing those before it, and the commit waits
+    for all of them.
     """
     if engine.dialect.name == "postgresql":
         with dbapi.pipeline():
-            yield
+            db.pipelined = True
+            try:
+                yield
+            finally:
+                db.pipelined = False
     else:
         yield
 
@@ -150,8 +156,9 @@ def _driver_connection(engine: Engine) -> Iterator[Db]:
     try:
         dbapi = raw.driver_connection
         assert dbapi is not None  # checked out, so connected
-        with _pipelined(engine, dbapi):
-            yield _driver_db(engine, dbapi)
+        db = _driver_db(engine, dbapi)
+        with _pipelined(engine, dbapi, db):
+            yield db
     finally:
         raw.close()
 
@@ -188,7 +195,7 @@ class HeldConnection:
             raw = self.engine.raw_connection()
             self._raw, self._db = raw, _driver_db(self.engine, raw.driver_connection)
         try:
-            with _pipelined(self.engine, self._raw.driver_connection):
+            with _pipelined(self.engine, self._raw.driver_connection, self._db):
                 yield self._db
         except BaseException:
             self.close()
@@ -226,21 +233,18 @@ def write_batch(
             # One Db for the batch: what it learns (queue ids) serves every message.
             db.begin_write()
             hold_numbers(db)
-            earlier: dict[str, Delivery] = {}
-            done: list[Delivery | BaseException] = [
-                store_incoming(
+            done: list[Delivery | BaseException] = list(
+                store_all(
                     db,
-                    item.incoming,
+                    [
+                        Storing(item.incoming, item.queue, item.decision, item.number)
+                        for item in items
+                    ],
                     policy=policy,
                     detector=detector,
                     system_id=system_id,
-                    forced_queue=item.queue,
-                    routed=item.decision,
-                    number=item.number,
-                    earlier=earlier,
                 )
-                for item in items
-            ]
+            )
             db.commit()
             return done
     except Exception as exc:  # noqa: BLE001 - reported per message below
