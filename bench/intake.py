@@ -17,6 +17,8 @@ Measures messages per second over a generated mixed corpus (:mod:`bench.corpus`;
   delivering in turn, one connection per message (LHLO, MAIL, RCPT, DATA, QUIT);
 * ``lmtp-8``: the same with 8 clients at once (their messages share commits);
 * ``lmtp-8p``: the same, the listener preparing in 2 worker processes (``--processes 2``);
+* ``lmtp-8t``: the same as ``lmtp-8`` with the writer on a thread of the listener
+  (``--writer thread``), as before the writer had a process of its own;
 * ``in-process``: :func:`wikibridge.mail.store.store_message` in a loop (a commit each);
 * ``bulk``: ``mail import``'s path, prepared one by one and written 200 per transaction;
 
@@ -86,13 +88,14 @@ from bench.corpus import describe, generate
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MAIL_DOMAIN = "wikimedia.org"
-PATHS = ("pipe", "pipe-handoff", "lmtp", "lmtp-8", "lmtp-8p", "in-process", "bulk")
+PATHS = ("pipe", "pipe-handoff", "lmtp", "lmtp-8", "lmtp-8p", "lmtp-8t", "in-process", "bulk")
 PATH_LABELS = {
     "pipe": "pipe: process/message",
     "pipe-handoff": "pipe → running lmtp",
     "lmtp": "lmtp: 1 client",
     "lmtp-8": "lmtp: 8 clients",
     "lmtp-8p": "lmtp: 8 cl., 2 procs",
+    "lmtp-8t": "lmtp: 8 cl., writer thread",
     "in-process": "in-process loop",
     "bulk": "bulk (mail import)",
 }
@@ -336,14 +339,21 @@ def lmtp_send(port: int, raw: bytes, rcpt: str) -> None:
 
 
 def run_lmtp(
-    messages: list[bytes], url: str, workdir: Path, clients: int = 1, processes: int = 0
+    messages: list[bytes],
+    url: str,
+    workdir: Path,
+    clients: int = 1,
+    processes: int = 0,
+    writer: str = "",
 ) -> float:
     """Seconds to deliver ``messages`` to one ``mail lmtp`` listener, one connection each,
-    from ``clients`` clients at once (``processes``: the listener's ``--processes``)."""
+    from ``clients`` clients at once (``processes``, ``writer``: the listener's options)."""
     prepared = [(crlf(raw), envelope_recipient(raw)) for raw in messages]
-    env = app_environ(url, workdir / f"lmtp-{clients}-{processes}-instance")
+    env = app_environ(url, workdir / f"lmtp-{clients}-{processes}{writer}-instance")
     options = ("--processes", str(processes)) if processes else ()
-    with listener(env, workdir / f"lmtp-{clients}-{processes}.log", *options) as port:
+    if writer:
+        options += ("--writer", writer)
+    with listener(env, workdir / f"lmtp-{clients}-{processes}{writer}.log", *options) as port:
         todo = iter(prepared)
         lock = threading.Lock()
         errors: list[BaseException] = []
@@ -479,6 +489,11 @@ def run_sync_cost(messages: list[bytes], database: str, workdir: Path) -> tuple[
     return rates[0], rates[1]
 
 
+def run_lmtp_8t(messages: list[bytes], url: str, workdir: Path) -> float:
+    """:func:`run_lmtp` with 8 clients and the writer on a thread of the listener."""
+    return run_lmtp(messages, url, workdir, LMTP_CLIENTS, writer="thread")
+
+
 def run_lmtp_8p(messages: list[bytes], url: str, workdir: Path) -> float:
     """:func:`run_lmtp` with 8 clients and 2 worker processes preparing in the listener."""
     return run_lmtp(messages, url, workdir, LMTP_CLIENTS, processes=2)
@@ -490,6 +505,7 @@ RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
     "lmtp": run_lmtp,
     "lmtp-8": run_lmtp_8,
     "lmtp-8p": run_lmtp_8p,
+    "lmtp-8t": run_lmtp_8t,
     "in-process": run_in_process,
     "bulk": run_bulk,
 }

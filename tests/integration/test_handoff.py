@@ -116,7 +116,7 @@ def test_a_listener_that_cannot_store_means_75(app, tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "write_batch", broken)
     path = socket_path(Path(app.instance_path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with LMTPListener(app, "127.0.0.1", 0, handoff=path):
+    with LMTPListener(app, "127.0.0.1", 0, handoff=path, writer="thread"):
         result = deliver(app, ODD)
     assert result.returncode == 75
     assert b"not stored" in result.stderr and b"disk full" in result.stderr

@@ -366,7 +366,7 @@ def test_stop_lets_a_message_being_stored_finish(app, monkeypatch):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(batch, "write_batch", slow_store)
-    running = LMTPListener(app, "127.0.0.1", 0, grace=10).start()
+    running = LMTPListener(app, "127.0.0.1", 0, grace=10, writer="thread").start()
     try:
 
         def stop_while_storing() -> None:
@@ -416,7 +416,7 @@ def test_concurrent_messages_share_a_commit_and_hear_of_it_after(app, monkeypatc
         if msgid not in committed:
             heard_before_commit.append(msgid)
 
-    with LMTPListener(app, "127.0.0.1", 0, threads=4) as running:
+    with LMTPListener(app, "127.0.0.1", 0, threads=4, writer="thread") as running:
         threads = [threading.Thread(target=deliver, args=(n,)) for n in range(12)]
         for t in threads:
             t.start()
@@ -466,4 +466,52 @@ def test_a_silent_connection_is_told_and_closed(app, monkeypatch):
         while chunk := sock.recv(4096):
             received += chunk
     assert received.rstrip().endswith(b"421 4.4.2 Idle too long, closing connection")
+    assert tickets_of(app) == []
+
+
+def _writer_processes() -> list:
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "wikibridge-intake-writer"]
+
+
+def test_a_writer_process_that_dies_costs_one_answer_and_nothing_stored_twice(app):
+    first = message(msgid="<writer-1@example.org>", body="first")
+    second = message(msgid="<writer-2@example.org>", body="second")
+    with LMTPListener(app, "127.0.0.1", 0) as running:
+        assert send(running.port, first, ["info@wikimedia.org"])[0][0] == 250
+        (writer,) = _writer_processes()
+        dead = writer.pid
+        os.kill(dead, signal.SIGKILL)
+        writer.join(30)
+        # The batch that met the dead writer is answered "try again later" ...
+        [(code, text)] = send(running.port, second, ["info@wikimedia.org"])
+        assert code == 451 and b"4.3.0" in text
+        # ... and the mail system's next try reaches a new writer.
+        assert send(running.port, second, ["info@wikimedia.org"])[0][0] == 250
+        assert send(running.port, first, ["info@wikimedia.org"])[0][0] == 250  # a redelivery
+        (again,) = _writer_processes()
+        assert again.pid != dead
+    assert _writer_processes() == []  # ended with the listener
+    with new_session(app) as db:
+        assert db.scalar(select(func.count()).select_from(RawMessage)) == 2
+    assert len(tickets_of(app)) == 2
+
+
+def test_the_writer_process_reports_a_database_it_cannot_reach(app):
+    from wikibridge.mail.batch import PolicyCache, prepare_routed
+    from wikibridge.mail.writer import ProcessWriter, StoreFailed
+
+    policy = PolicyCache(app.extensions["db_engine"], app.config["MAIL_DOMAIN"]).get()
+    items = [prepare_routed(message(msgid=f"<away-{n}@example.org>"), policy) for n in range(2)]
+    writer = ProcessWriter({**app.config, "DATABASE_URL": DEAD_DATABASE})
+    try:
+        results = writer(items)
+    finally:
+        writer.close()
+    assert len(results) == 2
+    for result in results:
+        assert isinstance(result, StoreFailed)
+        assert str(result).startswith("OperationalError: ")
+        assert "SELECT" not in str(result)  # the first line only, never the statement
     assert tickets_of(app) == []

@@ -259,12 +259,18 @@ def write_batch(
         return [write_batch(engine, [item], policy, system_id)[0] for item in items]
 
 
+#: Writes a batch in one transaction: per message its delivery, or why it was not stored.
+BatchWriter = Callable[[Sequence[Routed]], list[Delivery | BaseException]]
+
+
 class GroupCommitter:
     """One writer thread: messages submitted while a commit runs share the next one.
 
     :meth:`submit` returns a future that resolves to the :class:`Delivery`
     after the commit that stored the message, or to the exception that kept
-    it from being stored.
+    it from being stored.  ``writer`` writes each batch instead of
+    :func:`write_batch` on this process's ``engine`` (the LMTP listener's
+    :class:`wikibridge.mail.writer.ProcessWriter`).
     """
 
     def __init__(
@@ -274,12 +280,14 @@ class GroupCommitter:
         *,
         max_batch: int = MAX_BATCH,
         on_batch: Callable[[int], None] | None = None,
+        writer: BatchWriter | None = None,
     ) -> None:
         self.engine = engine
         self.system_id = str(config["SYSTEM_ID"])
         self.policies = PolicyCache(engine, config["MAIL_DOMAIN"])
         self.max_batch = max_batch
         self.on_batch = on_batch
+        self.writer = writer
         self._queue: queue.SimpleQueue[tuple[Routed, Future[Delivery]] | None] = queue.SimpleQueue()
         self._held = HeldConnection(engine)
         self._thread = threading.Thread(target=self._run, name="intake-writer", daemon=True)
@@ -321,14 +329,14 @@ class GroupCommitter:
             self._write(batch)
 
     def _write(self, batch: list[tuple[Routed, Future[Delivery]]]) -> None:
+        items = [item for item, _ in batch]
         try:
-            results = write_batch(
-                self.engine,
-                [item for item, _ in batch],
-                self.policies.get(),
-                self.system_id,
-                held=self._held,
-            )
+            if self.writer is not None:
+                results = self.writer(items)
+            else:
+                results = write_batch(
+                    self.engine, items, self.policies.get(), self.system_id, held=self._held
+                )
         except BaseException as exc:  # noqa: BLE001 - the policy could not be read
             results = [exc] * len(batch)
         if self.on_batch is not None:

@@ -66,6 +66,8 @@ REPLY_SHUTTING_DOWN = "421 4.3.2 Shutting down, try again later"
 #: preparing them (the GIL lets one run at a time anyway), and a larger one
 #: would hold up the other connections too long.
 INLINE_BYTES = 64 * 1024
+#: Where batches are written: a child process (the default) or a thread of the listener.
+WRITERS = ("process", "thread")
 #: Seconds between looks for connections silent longer than ``IDLE_SECONDS``.
 IDLE_SWEEP_SECONDS = 30.0
 
@@ -116,8 +118,9 @@ def _reason(exc: BaseException) -> str:
     # The first line says what happened; later lines of a database error hold
     # the SQL and its parameters (message text), and SQLAlchemy never puts a
     # URL's password in any of them.
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
-    return f"{exc.__class__.__name__}: {first}"
+    from wikibridge.mail.writer import reason
+
+    return reason(exc)
 
 
 # -- storing ------------------------------------------------------------------
@@ -302,6 +305,8 @@ class LMTPListener:
         its messages (:mod:`wikibridge.mail.handoff`); None: no such socket.
     :param processes: worker processes that parse and route, so that more than
         one core prepares messages (0: ``threads`` threads of this process).
+    :param writer: ``process``: batches are written by a child process
+        (:mod:`wikibridge.mail.writer`); ``thread``: by a thread of this one.
     """
 
     def __init__(
@@ -316,8 +321,12 @@ class LMTPListener:
         grace: float = STOP_GRACE_SECONDS,
         handoff: Path | None = None,
         processes: int = 0,
+        writer: str = "process",
     ) -> None:
+        if writer not in WRITERS:
+            raise ValueError(f"writer must be one of {', '.join(WRITERS)}, not {writer!r}")
         self.app = app
+        self.writer = writer
         self.handoff = handoff
         self.processes = max(0, processes)
         self.host = host
@@ -355,7 +364,15 @@ class LMTPListener:
             pool = ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn")
             )
-        committer = GroupCommitter(self.app.extensions["db_engine"], self.app.config)
+        process_writer = None
+        if self.writer == "process":
+            from wikibridge.mail.writer import ProcessWriter
+
+            process_writer = ProcessWriter(self.app.config)
+            process_writer.start()  # its imports overlap the listener's start
+        committer = GroupCommitter(
+            self.app.extensions["db_engine"], self.app.config, writer=process_writer
+        )
         try:
             asyncio.run(self._main(executor, committer, handle_signals, on_ready, pool))
         finally:
@@ -365,6 +382,8 @@ class LMTPListener:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             committer.close()
+            if process_writer is not None:
+                process_writer.close()
 
     def start(self, timeout: float = 10.0) -> LMTPListener:
         """Serve on a background thread; return once listening (on :attr:`port`)."""
@@ -555,8 +574,15 @@ def _setup_logging() -> None:
     show_default=True,
     help="Worker processes that parse and route, to use more cores (0: threads only).",
 )
+@click.option(
+    "--writer",
+    type=click.Choice(WRITERS),
+    default="process",
+    show_default=True,
+    help="Write to the database in a process of its own, or on a thread of the listener's.",
+)
 @with_appcontext
-def lmtp_command(listen: str, queue: str | None, threads: int, processes: int) -> None:
+def lmtp_command(listen: str, queue: str | None, threads: int, processes: int, writer: str) -> None:
     """Receive mail over LMTP until stopped with SIGTERM or Ctrl-C.
 
     Each message is stored once and every recipient is answered with its
@@ -580,6 +606,7 @@ def lmtp_command(listen: str, queue: str | None, threads: int, processes: int) -
         threads=threads,
         handoff=socket_path(Path(app.instance_path)),
         processes=processes,
+        writer=writer,
     )
 
     def _ready() -> None:
