@@ -350,7 +350,7 @@ def run_lmtp(
     from ``clients`` clients at once (``processes``, ``writer``: the listener's options)."""
     prepared = [(crlf(raw), envelope_recipient(raw)) for raw in messages]
     env = app_environ(url, workdir / f"lmtp-{clients}-{processes}{writer}-instance")
-    options = ("--processes", str(processes)) if processes else ()
+    options: tuple[str, ...] = ("--processes", str(processes)) if processes else ()
     if writer:
         options += ("--writer", writer)
     with listener(env, workdir / f"lmtp-{clients}-{processes}{writer}.log", *options) as port:
