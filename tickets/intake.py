@@ -1,4 +1,4 @@
-"""Turning one incoming message into a ticket or an article of one.
+"""Turning incoming messages into tickets or articles of them, one or a batch at a time.
 
 The raw bytes are stored with every article exactly as received, whatever
 could be read of them; delivery is idempotent on the message's content

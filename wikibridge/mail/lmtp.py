@@ -37,6 +37,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from wikibridge import metrics
+from wikibridge.mail.writer import reason as _reason
 
 if TYPE_CHECKING:
     import asyncio
@@ -112,15 +113,6 @@ class _Results:
                 waiting.set_exception(exc)
             else:
                 waiting.set_result(done.result())
-
-
-def _reason(exc: BaseException) -> str:
-    # The first line says what happened; later lines of a database error hold
-    # the SQL and its parameters (message text), and SQLAlchemy never puts a
-    # URL's password in any of them.
-    from wikibridge.mail.writer import reason
-
-    return reason(exc)
 
 
 # -- storing ------------------------------------------------------------------

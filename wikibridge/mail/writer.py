@@ -55,6 +55,8 @@ def reason(exc: BaseException) -> str:
     """What a log line or a 451 says of ``exc``: its class and the first line of its text."""
     if isinstance(exc, StoreFailed):
         return str(exc)
+    # Later lines of a database error hold the SQL and its parameters (message
+    # text); SQLAlchemy never puts a URL's password in any of them.
     first = (str(exc).strip().splitlines() or [""])[0][:300]
     return f"{exc.__class__.__name__}: {first}"
 
