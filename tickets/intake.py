@@ -561,7 +561,7 @@ def _read_tickets(db: Db, run: list[_Work], system_id: str) -> None:
             if len(run) > 1:
                 # The numbers after it are given out already, in order.
                 raise NumberTaken(f"ticket number {work.number} is taken")
-            ticket_id, work.number = rows.insert_ticket(db, None, work.ticket_row, system_id)
+            ticket_id, work.number = rows.insert_ticket(db, work.ticket_row, system_id)
         work.ticket_id = int(ticket_id)
         assert work.decision is not None
         work.history.append(

@@ -383,19 +383,17 @@ def send_ticket(db: Db, number: str, values: dict[str, Any]) -> Pending:
     return db.later(INSERT_TICKET, {"number": number, **values})
 
 
-def insert_ticket(
-    db: Db, number: str | None, values: dict[str, Any], system_id: str
-) -> tuple[int, str]:
-    """Insert a ticket under ``number`` or, when None or taken, the day's next free number."""
-    ticket_id = None
-    if number is not None:
-        ticket_id = send_ticket(db, number, values).scalar()
-    while ticket_id is None or number is None:
-        # An imported archive may hold today's numbers already: those insert
-        # nothing, and the next number is taken.
+def insert_ticket(db: Db, values: dict[str, Any], system_id: str) -> tuple[int, str]:
+    """Insert a ticket under the day's next free number; its id and number.
+
+    An imported archive may hold today's numbers already: those insert
+    nothing, and the next number is taken.
+    """
+    while True:
         number = next_number(db, system_id)
         ticket_id = send_ticket(db, number, values).scalar()
-    return int(ticket_id), number
+        if ticket_id is not None:
+            return int(ticket_id), number
 
 
 def send_raw(

@@ -151,11 +151,6 @@ class ProcessWriter:
             process.join(timeout)
         self._discard()
 
-    @property
-    def pid(self) -> int | None:
-        """The child's process id, while it runs."""
-        return self._process.pid if self._process is not None else None
-
     def _discard(self) -> None:
         conn, process, self._conn, self._process = self._conn, self._process, None, None
         if conn is not None:
