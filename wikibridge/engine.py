@@ -8,7 +8,8 @@ SQLite also gets foreign keys and a patient lock wait.
 
 Two ways to such a connection: a SQLAlchemy engine (:func:`make_engine`, for
 everything but the mail pipe) and the driver alone (:func:`connect_driver`:
-``mail deliver``, a process per message, starts faster without SQLAlchemy).
+``mail deliver``, a process per message, starts faster without SQLAlchemy,
+and on PostgreSQL without psycopg).
 Both take their settings from here.  SQLAlchemy is imported only by
 :func:`make_engine`.
 """
@@ -187,11 +188,13 @@ def postgresql_params(url: str) -> dict[str, Any] | None:
     return params
 
 
-def connect_driver(url: str) -> DriverConnection | None:
+def connect_driver(url: str, *, libpq: bool = True) -> DriverConnection | None:
     """The database at ``url`` through its driver alone, as :func:`make_engine` sets it up.
 
-    For a SQLite file (:mod:`sqlite3`) or PostgreSQL through psycopg; None
-    for any other URL (the caller then uses SQLAlchemy).
+    For a SQLite file (:mod:`sqlite3`) or PostgreSQL; None for any other URL
+    (the caller then uses SQLAlchemy).  PostgreSQL is reached through libpq
+    alone (:mod:`wikibridge.libpq`, a tenth of psycopg's import time) unless
+    ``libpq`` is false or no libpq is found; then through psycopg.
     """
     from tickets.sql import Db
 
@@ -209,6 +212,21 @@ def connect_driver(url: str) -> DriverConnection | None:
     params = postgresql_params(url)
     if params is None:
         return None
+    if libpq:
+        from wikibridge import libpq as pq
+
+        lib = pq.load()
+        if lib is not None:
+            conn = pq.connect(lib, params)
+            db = Db(
+                "postgresql",
+                conn.execute,
+                conn.executemany,
+                lambda: True,
+                conn.commit,
+                conn.rollback,
+            )
+            return DriverConnection(db, None, conn.close)
     import psycopg
 
     pg_conn = psycopg.connect(**params)

@@ -2,10 +2,11 @@
 
 The mail system starts a process for every message, so this path reads the
 settings and opens the database without importing Flask, click, SQLAlchemy,
-the web blueprints or the job queue: sqlite3 or psycopg alone, set up as the
-engines are (:func:`wikibridge.engine.connect_driver`), runs intake's
-statements (:mod:`tickets.intake_rows`); the language model loads only for
-mail that needs it.
+the web blueprints or the job queue: sqlite3 or libpq alone
+(:mod:`wikibridge.libpq`), set up as the engines are
+(:func:`wikibridge.engine.connect_driver`), runs intake's statements
+(:mod:`tickets.intake_rows`); the language model loads only for mail that
+needs it.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def deliver(raw: bytes, queue: str | None) -> int:
 def store(settings: dict[str, Any], raw: bytes, queue: str | None) -> Delivery:
     """Store ``raw`` in the database of ``settings``, through its driver alone.
 
-    sqlite3 or psycopg, set up as SQLAlchemy's engines are (durable commits,
+    sqlite3 or libpq, set up as SQLAlchemy's engines are (durable commits,
     the SQLite writer's lock): importing SQLAlchemy would cost this process
     more than everything else it does.  A database URL only SQLAlchemy reads
     (options, other drivers) is opened with SQLAlchemy; the statements are
