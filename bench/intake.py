@@ -32,7 +32,9 @@ language model loads once; the pipe pays it per message, that is its cost).
 
 Then what durable commits cost (the in-process loop with SQLite
 ``synchronous=NORMAL`` / PostgreSQL ``synchronous_commit=off`` instead), and
-the bulk rate with 10,000 and 100,000 tickets stored before (``--growth``).
+the bulk rate with 10,000 and 100,000 tickets stored before (``--growth``:
+``--messages`` new messages a round, three rounds, the sizes taking turns,
+the median kept).
 
 Then heavy single messages, stored in process on each database (``--attachments``,
 ``--nested-divs``): one with 10, 1,000 and 5,000 tiny attachments, and one of
@@ -511,8 +513,15 @@ RUNNERS: dict[str, Callable[[list[bytes], str, Path], float]] = {
 }
 
 
-def run_growth(messages: list[bytes], database: str, before: int, workdir: Path) -> float:
-    """Bulk-path msg/s into a database already holding ``before`` tickets (bench.seed_bulk)."""
+#: Rounds of the growth measurement: each size is measured this many times,
+#: the sizes taking turns, and the median kept (one bulk run of a few hundred
+#: messages lasts half a second, and this machine moves by a fifth between two).
+GROWTH_ROUNDS = 3
+
+
+@contextlib.contextmanager
+def seeded_database(database: str, before: int, workdir: Path, pg_admin: str) -> Iterator[str]:
+    """A database of its own holding ``before`` tickets (bench.seed_bulk); its URL, then gone."""
     from sqlalchemy import create_engine, text
 
     from bench.seed_bulk import seed
@@ -523,22 +532,47 @@ def run_growth(messages: list[bytes], database: str, before: int, workdir: Path)
         url = f"sqlite:///{path}"
         seed(url, before)
         try:
-            return len(messages) / run_bulk(messages, url, workdir)
+            yield url
         finally:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
     dbname = f"wikibridge_bench_{secrets.token_hex(4)}_growth_{before}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    admin = create_engine(pg_admin, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{dbname}"
+        url = pg_admin.rsplit("/", 1)[0] + f"/{dbname}"
         seed(url, before)
-        return len(messages) / run_bulk(messages, url, workdir)
+        yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()
+
+
+def run_growth(
+    messages: list[bytes], database: str, sizes: list[int], workdir: Path, pg_admin: str
+) -> dict[int, list[float]]:
+    """Bulk-path msg/s into databases already holding each of ``sizes`` tickets.
+
+    Every size is measured :data:`GROWTH_ROUNDS` times, the sizes taking
+    turns round by round so that the machine's drift falls on all of them;
+    round ``r`` writes the ``r``-th slice of ``messages`` (new mail each time,
+    the same slice for every size).
+    """
+    share = len(messages) // GROWTH_ROUNDS
+    rates: dict[int, list[float]] = {size: [] for size in sizes}
+    with contextlib.ExitStack() as stack:
+        urls = {
+            size: stack.enter_context(seeded_database(database, size, workdir, pg_admin))
+            for size in sizes
+        }
+        for round_ in range(GROWTH_ROUNDS):
+            batch = messages[round_ * share : (round_ + 1) * share]
+            for size in sizes:
+                rates[size].append(len(batch) / run_bulk(batch, urls[size], workdir))
+    return rates
 
 
 def parse_rate(messages: list[bytes], rounds: int = 3) -> float:
@@ -843,6 +877,14 @@ def main(argv: list[str] | None = None) -> int:
         corpus = [m for m in generate(wanted * 3, args.seed) if len(m) <= args.max_size][:wanted]
     else:
         corpus = generate(wanted, args.seed)
+    # The growth rounds each write new mail: the same generator, further on.
+    growth_corpus = corpus[: args.messages]
+    if args.growth.strip():
+        count = args.messages * GROWTH_ROUNDS
+        more = generate(count * 3 if args.max_size else count, args.seed)
+        if args.max_size:
+            more = [m for m in more if len(m) <= args.max_size]
+        growth_corpus = more[: args.messages * GROWTH_ROUNDS]
     ceilings = {n: parse_rate(corpus[:n]) for n in set(counts.values())}
     rows: list[Row] = []
     heavy_messages = [
@@ -877,11 +919,15 @@ def main(argv: list[str] | None = None) -> int:
             (database, *run_sync_cost(corpus[: args.messages], database, workdir))
             for database in databases
         ]
-        growth = [
-            (database, before, run_growth(corpus[: args.messages], database, before, workdir))
-            for database in databases
-            for before in [0, *(int(n) for n in args.growth.split(",") if n.strip())]
-        ]
+        sizes = [0, *(int(n) for n in args.growth.split(",") if n.strip())]
+        growth = (
+            {
+                database: run_growth(growth_corpus, database, sizes, workdir, args.pg_admin)
+                for database in databases
+            }
+            if len(sizes) > 1
+            else {}
+        )
     print()
     print(f"corpus: {describe(corpus)}; seed {args.seed}; pipe uses the first {args.pipe_messages}")
     print(
@@ -920,13 +966,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     if growth:
         print()
-        print("bulk path with tickets stored before the run:")
-        base = {db: rate for db, before, rate in growth if before == 0}
-        for database, before, rate in growth:
-            print(
-                f"  {database:<10} {before:>7} tickets before: {rate:7.1f} msg/s "
-                f"({rate / base[database] - 1:+.0%})"
-            )
+        print(
+            f"bulk path with tickets stored before the run (median of {GROWTH_ROUNDS} rounds, "
+            "the sizes taking turns; the rounds' range):"
+        )
+        for database, rates in growth.items():
+            base = statistics.median(rates[0])
+            for before, runs in rates.items():
+                rate = statistics.median(runs)
+                print(
+                    f"  {database:<10} {before:>7} tickets before: {rate:7.1f} msg/s "
+                    f"({rate / base - 1:+.0%}; {min(runs):.0f}-{max(runs):.0f})"
+                )
     return 0
 
 

@@ -201,3 +201,18 @@ def test_a_volunteer_counts_an_error_page_as_its_status() -> None:
         server.shutdown()
         server.server_close()
     assert rec.samples and {s.status for s in rec.samples} == {503}
+
+
+def test_intake_prints_its_rates_and_the_growth_rounds() -> None:
+    out = _bench(
+        "intake.py", "--messages", "12", "--pipe-messages", "3", "--databases", "sqlite",
+        "--paths", "pipe,bulk", "--growth", "50", "--startup-runs", "1", "--attachments", "",
+        "--nested-divs", "0", "--max-size", "20000",
+    )  # fmt: skip
+    assert "pipe: process/message on sqlite: p50" in out, out
+    assert "x python -c 'import email'" in out
+    assert "bulk on sqlite:" in out and "durable commits" in out
+    growth = out.split("bulk path with tickets stored before the run", 1)[1]
+    assert "median of 3 rounds" in growth
+    for size in ("0", "50"):
+        assert f"sqlite {size:>11} tickets before:" in growth, growth
