@@ -221,9 +221,6 @@ class Result:
         self._next = len(self.rows)
         return rest
 
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self.fetchall())
-
     def close(self) -> None:
         """Nothing to free: the server's result was freed when it was read."""
 
