@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 _CONNECTION_OK = 0
 _COMMAND_OK, _TUPLES_OK = 1, 2
-_IN_ERROR = 3  # PQtransactionStatus: a statement failed since BEGIN
+_IDLE, _IN_ERROR = 0, 3  # PQtransactionStatus: outside a transaction; one whose statement failed
 _SQLSTATE_FIELD = ord("C")
 
 _OID_BOOL, _OID_BYTEA, _OID_INT8, _OID_FLOAT8 = 16, 17, 20, 701
@@ -292,12 +292,15 @@ class Connection:
     :meth:`commit` ends it, and fails if a statement in it failed.
     """
 
-    __slots__ = ("_handle", "_in_transaction", "_lib")
+    __slots__ = ("_handle", "_lib")
 
     def __init__(self, lib: Any, handle: int) -> None:
         self._lib = lib
         self._handle: int | None = handle
-        self._in_transaction = False
+
+    def _status(self) -> int:
+        """libpq's own account of the transaction (no round trip)."""
+        return int(self._lib.PQtransactionStatus(self._connection()))
 
     def _connection(self) -> int:
         if self._handle is None:
@@ -323,9 +326,8 @@ class Connection:
         self._lib.PQclear(self._check(self._lib.PQexec(self._connection(), sql)))
 
     def _begin(self) -> None:
-        if not self._in_transaction:
+        if self._status() == _IDLE:
             self._run(b"BEGIN")
-            self._in_transaction = True
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         """Run ``sql`` (``%(name)s`` parameters) with ``params``; its rows, read."""
@@ -335,8 +337,9 @@ class Connection:
         types = (ctypes.c_uint * count)()
         lengths = (ctypes.c_int * count)()
         formats = (ctypes.c_int * count)()
+        given = params or {}
         for index, name in enumerate(names):
-            encoded, types[index], formats[index] = _encode((params or {})[name])
+            encoded, types[index], formats[index] = _encode(given[name])
             values[index] = encoded
             lengths[index] = len(encoded) if encoded is not None else 0
         self._begin()
@@ -378,18 +381,17 @@ class Connection:
 
         :raises DatabaseError: when a statement in it had failed (it is rolled back).
         """
-        if not self._in_transaction:
+        status = self._status()
+        if status == _IDLE:
             return
-        failed = self._lib.PQtransactionStatus(self._connection()) == _IN_ERROR
-        self._in_transaction = False
+        failed = status == _IN_ERROR
         self._run(b"ROLLBACK" if failed else b"COMMIT")
         if failed:
             raise DatabaseError("a statement of the transaction failed; it was rolled back")
 
     def rollback(self) -> None:
         """Roll the transaction back."""
-        if self._in_transaction:
-            self._in_transaction = False
+        if self._status() != _IDLE:
             self._run(b"ROLLBACK")
 
     def close(self) -> None:
