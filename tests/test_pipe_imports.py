@@ -61,6 +61,18 @@ NOT_IMPORTED_MODULES_FOR_PLAIN_HEADERS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def language_model_cached() -> None:
+    """The language model's cache file written, as after the first delivery of a desk.
+
+    Writing it (once per model file) imports more than reading it; these
+    tests look at every delivery after that.
+    """
+    from tickets import language, language_model
+
+    language_model.load(language._cache_dir())
+
+
 def imported_by_deliver(
     tmp_path: Path, database_url: str, raw: bytes, *args: str
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:

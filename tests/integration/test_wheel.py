@@ -83,6 +83,10 @@ class Installed:
             and k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "FLASK_APP")
         }
         env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        # Its own cache, as a deployer's account has: the installed py3langid's
+        # model has another file time, and the language model cache of one
+        # model removes those of the others (tickets.language_model).
+        env["XDG_CACHE_HOME"] = str(self.workdir / "cache")
         env.update(settings)
         return env
 
